@@ -1,0 +1,112 @@
+import pytest
+import torch
+
+from aeclust.models import CheckpointError, build_model, load_checkpoint, save_checkpoint
+from aeclust.runtime import resolve_device, set_seed
+from aeclust.train import FitConfig, TrainingError, check_not_collapsed, fit, predict
+
+CONV = {"kind": "autoencoder", "arch": "conv"}
+MLP = {"kind": "autoencoder", "arch": "mlp", "mlp_dims": [64], "latent": 10}
+
+
+def images(n=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(n, 28, 28, dtype=torch.uint8)
+    # blobs at random places so there is structure to learn
+    for i in range(n):
+        r, c = torch.randint(4, 20, (2,), generator=g).tolist()
+        x[i, r : r + 6, c : c + 6] = 255
+    return x
+
+
+@pytest.mark.parametrize("settings,dim", [(CONV, 64), (MLP, 10)])
+def test_shapes(settings, dim):
+    model = build_model(settings)
+    x = torch.rand(5, 1, 28, 28)
+    assert model.encode(x).shape == (5, dim)
+    out = model(x)
+    assert out.shape == (5, 1, 28, 28)
+    assert 0 <= out.min() and out.max() <= 1
+
+
+@pytest.mark.parametrize("settings", [CONV, MLP])
+def test_loss_falls_on_tiny_batch(settings):
+    set_seed(0)
+    model = build_model(settings)
+    hist = fit(model, images(), FitConfig(epochs=8, batch_size=16, lr=3e-3, seed=0))
+    assert hist[-1]["loss"] < 0.6 * hist[0]["loss"]
+    assert all(h["samples_per_s"] > 0 for h in hist)
+
+
+def _train(seed, epochs=2, checkpoint=None):
+    set_seed(seed)
+    model = build_model(CONV)
+    fit(model, images(), FitConfig(epochs=epochs, batch_size=16, lr=1e-3, seed=seed, checkpoint=checkpoint, resume_key=CONV))
+    return model
+
+
+def test_cpu_determinism():
+    a, b, c = _train(1), _train(1), _train(2)
+    for (k, va), vb, vc in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
+        assert torch.equal(va, vb), k
+    assert any(not torch.equal(va, vc) for va, vc in zip(a.state_dict().values(), c.state_dict().values()) if va.is_floating_point())
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    ckpt = tmp_path / "m.resume"
+    full = _train(3, epochs=3)
+    _train(3, epochs=2, checkpoint=ckpt)  # "interrupted" after epoch 2
+    assert ckpt.exists()
+    resumed = _train(3, epochs=3, checkpoint=ckpt)  # picks up at epoch 3
+    for va, vb in zip(full.state_dict().values(), resumed.state_dict().values()):
+        assert torch.allclose(va.float(), vb.float(), atol=1e-6)
+
+
+def test_checkpoint_roundtrip_and_refusals(tmp_path):
+    model = build_model(CONV)
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, model, CONV)
+    loaded, settings = load_checkpoint(path, CONV)
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.allclose(loaded.eval()(x), model.eval()(x))
+    with pytest.raises(CheckpointError, match=r"m.pt: architecture .* does not match"):
+        load_checkpoint(path, MLP)
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="bad.pt: not a readable checkpoint"):
+        load_checkpoint(bad)
+    other = tmp_path / "other.pt"
+    torch.save({"state_dict": build_model(MLP).state_dict(), "settings": CONV}, other)
+    with pytest.raises(CheckpointError, match="other.pt: weights do not fit"):
+        load_checkpoint(other)
+
+
+def test_nan_loss_fails():
+    model = build_model(MLP)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(float("nan"))
+    with pytest.raises(TrainingError, match="loss is nan"):
+        fit(model, images(16), FitConfig(epochs=1, batch_size=8, lr=1e-3, seed=0))
+
+
+def test_collapse_detected():
+    constant = torch.full((10, 1, 28, 28), 0.1)
+    with pytest.raises(TrainingError, match="collapsed to a constant image"):
+        check_not_collapsed(constant, "autoencoder x.pt")
+    check_not_collapsed(torch.rand(10, 1, 28, 28), "fine")
+
+
+def test_device_auto_falls_back_to_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto").type == "cpu"
+    with pytest.raises(RuntimeError, match="config device: 'cuda'"):
+        resolve_device("cuda")
+
+
+def test_predict_encode_matches_model():
+    model = build_model(MLP).eval()
+    x = images(20)
+    z = predict(model, x, fn="encode", batch_size=7)
+    assert z.shape == (20, 10)
+    assert torch.allclose(z, model.encode(x.float().view(20, 1, 28, 28) / 255), atol=1e-6)

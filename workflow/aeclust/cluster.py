@@ -1,0 +1,41 @@
+"""Feature sets and clustering: pixels, PCA, K-Means."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+
+
+def pixels(images: np.ndarray) -> np.ndarray:
+    """uint8 images [N, 28, 28] -> float32 features [N, 784] in [0, 1]."""
+    return images.reshape(len(images), -1).astype(np.float32) / 255.0
+
+
+def reduce_pca(features: np.ndarray, n_components: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """PCA fitted on ``features``; returns (reduced features, explained variance ratio)."""
+    if n_components > min(features.shape):
+        raise ValueError(
+            f"pca.components: {n_components} asked for, the features allow at most {min(features.shape)} "
+            f"({features.shape[0]} samples x {features.shape[1]} dimensions)"
+        )
+    pca = PCA(n_components=n_components, random_state=seed)
+    reduced = pca.fit_transform(features)
+    return reduced.astype(np.float32), pca.explained_variance_ratio_.astype(np.float32)
+
+
+def kmeans(features: np.ndarray, k: int, n_init: int, max_iter: int, seed: int) -> tuple[np.ndarray, float]:
+    """K-Means (k-means++ init, best of ``n_init``); returns (cluster ids, inertia)."""
+    km = KMeans(n_clusters=k, n_init=n_init, max_iter=max_iter, random_state=seed)
+    assignments = km.fit_predict(features)
+    return assignments.astype(np.int64), float(km.inertia_)
+
+
+def load_features(path) -> tuple[np.ndarray, np.ndarray]:
+    """(features, labels) from a features file or, for raw pixels, a subset file."""
+    from .io import load_npz
+
+    data = load_npz(path)
+    if "features" in data:
+        return data["features"], data["labels"]
+    return pixels(data["images"]), data["labels"]

@@ -1,0 +1,151 @@
+"""The networks: a small convolutional autoencoder (8x8 bottleneck, as the study),
+an MLP autoencoder (e.g. N2D's 784-500-500-2000-10) and the supervised MLP classifier.
+
+Every model is built from a plain settings dict (saved as JSON beside each checkpoint)
+with :func:`build_model`, so a checkpoint can always be rebuilt and checked.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+IMAGE_SIDE = 28
+N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
+
+
+def _conv_block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+def _deconv_block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)
+    )
+
+
+class ConvAutoencoder(nn.Module):
+    """28x28 -> (pad 32) -> 16x16x32 -> 8x8x64 -> 8x8x1 = 64-value code -> 28x28.
+
+    Batch normalisation keeps the small network from collapsing to a constant image.
+    """
+
+    def __init__(self, channels: tuple[int, int] = (32, 64)):
+        super().__init__()
+        c1, c2 = channels
+        self.encoder = nn.Sequential(_conv_block(1, c1, 2), _conv_block(c1, c2, 2), nn.Conv2d(c2, 1, 3, padding=1))
+        self.decoder = nn.Sequential(
+            _conv_block(1, c2, 1), _deconv_block(c2, c1), _deconv_block(c1, c1), nn.Conv2d(c1, 1, 3, padding=1)
+        )
+        self.embedding_dim = 64
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x.view(-1, 1, IMAGE_SIDE, IMAGE_SIDE), (2, 2, 2, 2))
+        return self.encoder(x).flatten(1)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        y = self.decoder(z.view(-1, 1, 8, 8))
+        return torch.sigmoid(y[:, :, 2:-2, 2:-2])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+def _mlp(dims: list[int], last_activation: bool) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(dims) - 2 or last_activation:
+            layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class MLPAutoencoder(nn.Module):
+    """784 -> hidden... -> latent -> ...hidden -> 784 with ReLU; linear code, sigmoid output."""
+
+    def __init__(self, hidden: list[int], latent: int):
+        super().__init__()
+        dims = [N_PIXELS, *hidden, latent]
+        self.encoder = _mlp(dims, last_activation=False)
+        self.decoder = _mlp(dims[::-1], last_activation=False)
+        self.embedding_dim = latent
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x.reshape(len(x), -1))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decoder(z)).view(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+class Classifier(nn.Module):
+    """The study's supervised reference: an MLP with ReLU hidden layers and 10 logits."""
+
+    def __init__(self, hidden: list[int], n_classes: int = 10):
+        super().__init__()
+        self.net = _mlp([N_PIXELS, *hidden, n_classes], last_activation=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.reshape(len(x), -1))
+
+
+def build_model(settings: dict[str, Any]) -> nn.Module:
+    """Rebuild a network from its settings dict (``kind`` + architecture keys)."""
+    kind = settings.get("kind")
+    if kind == "autoencoder":
+        if settings["arch"] == "conv":
+            return ConvAutoencoder(tuple(settings.get("channels", (32, 64))))
+        if settings["arch"] == "mlp":
+            return MLPAutoencoder(list(settings["mlp_dims"]), int(settings["latent"]))
+        raise ValueError(f"autoencoder.arch: expected conv or mlp, got {settings['arch']!r}")
+    if kind == "classifier":
+        return Classifier(list(settings["hidden"]))
+    raise ValueError(f"model settings: unknown kind {kind!r} (expected autoencoder or classifier)")
+
+
+def architecture(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings that decide the shape of the weights (what a checkpoint must match)."""
+    keys = {"autoencoder": ("kind", "arch", "channels", "mlp_dims", "latent"), "classifier": ("kind", "hidden")}
+    return {k: settings[k] for k in keys.get(settings.get("kind"), ("kind",)) if k in settings}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded, with a one-line reason."""
+
+
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, settings: dict[str, Any]) -> None:
+    """Save ``state_dict`` plus the architecture settings, atomically."""
+    from .io import atomic_path
+
+    with atomic_path(path) as tmp:
+        torch.save({"state_dict": model.state_dict(), "settings": settings}, tmp)
+
+
+def load_checkpoint(path: str | os.PathLike, settings: dict[str, Any] | None = None, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+    """Load a checkpoint (``weights_only=True``) and rebuild its model.
+
+    When ``settings`` is given, the checkpoint's architecture must equal it. Raises
+    :class:`CheckpointError` naming the file for a corrupt file or a mismatch.
+    """
+    try:
+        blob = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # corrupt, truncated, not a torch file, pickled code
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint ({first})") from None
+    if not isinstance(blob, dict) or "state_dict" not in blob or "settings" not in blob:
+        raise CheckpointError(f"{path}: not an aeclust checkpoint (expected keys state_dict and settings)")
+    saved = blob["settings"]
+    if settings is not None and architecture(settings) != architecture(saved):
+        raise CheckpointError(f"{path}: architecture {architecture(saved)} does not match the expected {architecture(settings)}")
+    model = build_model(saved)
+    try:
+        model.load_state_dict(blob["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit architecture {architecture(saved)} ({str(exc).splitlines()[0]})") from None
+    return model.to(device), saved

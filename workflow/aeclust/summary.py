@@ -1,0 +1,68 @@
+"""The summary table: one row per method, mean / sd / 95 % interval over seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .metrics import mean_sd_ci
+from .study import STUDY_ACCURACY, describe
+
+
+def summary_table(records: list[dict], dataset: str) -> pd.DataFrame:
+    """``records``: metrics dicts with method, seed, accuracy (and nmi, ari for clusterings)."""
+    study = STUDY_ACCURACY.get(dataset, {})
+    rows = []
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    for method in methods:
+        rs = [r for r in records if r["method"] == method]
+        row = {"method": method, "description": describe(method), "seeds": len(rs)}
+        for key in ("accuracy", "nmi", "ari"):
+            values = [r[key] for r in rs if key in r]
+            if not values:
+                continue
+            s = mean_sd_ci(values)
+            row.update({f"{key}_mean": s["mean"], f"{key}_sd": s["sd"], f"{key}_ci_low": s["ci_low"], f"{key}_ci_high": s["ci_high"]})
+        row["accuracy_min"] = min(r["accuracy"] for r in rs)
+        row["accuracy_max"] = max(r["accuracy"] for r in rs)
+        row["study_accuracy"] = study.get(method, np.nan)
+        row["study_in_ci"] = bool(row["accuracy_ci_low"] <= row["study_accuracy"] <= row["accuracy_ci_high"]) if method in study else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compare(records: list[dict], a: str, b: str, key: str = "accuracy") -> dict:
+    """Welch t-test of method ``b`` against ``a`` over seeds: difference and p-value."""
+    x = [r[key] for r in records if r["method"] == a]
+    y = [r[key] for r in records if r["method"] == b]
+    diff = float(np.mean(y) - np.mean(x))
+    if len(x) < 2 or len(y) < 2:
+        return {"diff": diff, "p": float("nan")}
+    res = stats.ttest_ind(y, x, equal_var=False)
+    return {"diff": diff, "p": float(res.pvalue)}
+
+
+def _fmt(row: pd.Series, key: str) -> str:
+    if f"{key}_mean" not in row or pd.isna(row.get(f"{key}_mean")):
+        return "-"
+    return f"{row[f'{key}_mean']:.4f} ± {row[f'{key}_sd']:.4f} [{row[f'{key}_ci_low']:.4f}, {row[f'{key}_ci_high']:.4f}]"
+
+
+def summary_markdown(table: pd.DataFrame, dataset: str, seeds: list[int]) -> str:
+    lines = [
+        f"# Clustering results: {dataset}",
+        "",
+        f"Mean ± standard deviation [95 % t-interval of the mean] over {len(seeds)} seeds ({', '.join(map(str, seeds))}).",
+        "Accuracy is after Hungarian alignment of cluster ids to classes.",
+        "",
+        "| method | accuracy | NMI | ARI | range | study |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, row in table.iterrows():
+        study = "-" if pd.isna(row["study_accuracy"]) else f"{row['study_accuracy']:.4f}" + (" (inside CI)" if row["study_in_ci"] else " (outside CI)")
+        lines.append(
+            f"| {row['description']} (`{row['method']}`) | {_fmt(row, 'accuracy')} | {_fmt(row, 'nmi')} | {_fmt(row, 'ari')} "
+            f"| {row['accuracy_min']:.4f}-{row['accuracy_max']:.4f} | {study} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,193 @@
+"""One training loop for every network (autoencoders, de-noisers, the classifier).
+
+Data stay in memory as tensors and batches are slices of a seeded permutation;
+each epoch's shuffle and noise come from a generator seeded by (seed, epoch), so a
+run resumed from its per-epoch checkpoint equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .io import atomic_path
+
+log = logging.getLogger("aeclust")
+
+Corrupt = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+class TrainingError(RuntimeError):
+    """Training produced something no later step should trust (NaN loss, collapsed output)."""
+
+
+@dataclass
+class FitConfig:
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int
+    loss: str = "mse"  # mse: reconstruct the clean input; ce: classify labels
+    optimizer: str = "adam"  # adam | sgd
+    checkpoint: str | os.PathLike | None = None  # per-epoch resume file (deleted on success)
+    resume_key: dict[str, Any] = field(default_factory=dict)  # settings a checkpoint must match to be resumed
+
+
+def epoch_generator(seed: int, epoch: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """The generator of one epoch: independent of every other epoch, so resuming is exact."""
+    g = torch.Generator(device=device)
+    g.manual_seed(seed * 100_003 + epoch)
+    return g
+
+
+def to_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels -> float in [0, 1] with a channel axis: [B, 1, 28, 28]."""
+    x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+    return x.view(len(x), 1, x.shape[-2], x.shape[-1]) if x.dim() == 3 else x
+
+
+def _memory_format(model: nn.Module) -> torch.memory_format:
+    """Convolutions on CPU run 1.5-2x faster in channels_last (PITFALLS.md)."""
+    has_conv = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in model.modules())
+    return torch.channels_last if has_conv else torch.contiguous_format
+
+
+def _make_optimizer(model: nn.Module, cfg: FitConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    raise ValueError(f"optimizer: expected adam or sgd, got {cfg.optimizer!r}")
+
+
+def _load_resume(path: Path, cfg: FitConfig, model: nn.Module, opt: torch.optim.Optimizer) -> tuple[int, list[dict]]:
+    """Restore a per-epoch checkpoint written by an interrupted run; (0, []) when none fits."""
+    if not path.exists():
+        return 0, []
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        if blob.get("resume_key") != cfg.resume_key:
+            log.info("checkpoint %s was written with other settings: starting over", path)
+            return 0, []
+        model.load_state_dict(blob["model"])
+        opt.load_state_dict(blob["optimizer"])
+    except Exception as exc:  # a checkpoint we cannot read is not trusted
+        log.warning("checkpoint %s unreadable (%s): starting over", path, str(exc).splitlines()[0] if str(exc) else exc)
+        return 0, []
+    log.info("resuming from %s after epoch %d", path, blob["epoch"])
+    return int(blob["epoch"]), list(blob["history"])
+
+
+def _save_resume(path: Path, cfg: FitConfig, model: nn.Module, opt: torch.optim.Optimizer, epoch: int, history: list[dict]) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(
+            {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch, "history": history, "resume_key": cfg.resume_key},
+            tmp,
+        )
+
+
+def fit(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    cfg: FitConfig,
+    targets: torch.Tensor | None = None,
+    corrupt: Corrupt | None = None,
+    device: torch.device | str = "cpu",
+    flops_per_sample: float | None = None,
+) -> list[dict[str, float]]:
+    """Train ``model`` in place; returns one dict per epoch (epoch, loss, seconds, samples_per_s).
+
+    ``inputs``: uint8 or float images [N, 28, 28]. ``targets``: class labels for ``loss='ce'``;
+    for ``loss='mse'`` the target is the clean input and ``corrupt(clean, generator)``, when
+    given, makes the network's input (a de-noiser). Raises :class:`TrainingError` on a NaN loss.
+    """
+    device = torch.device(device)
+    fmt = _memory_format(model)
+    model.to(device=device, memory_format=fmt)
+    inputs = inputs.to(device)
+    targets = targets.to(device) if targets is not None else None
+    opt = _make_optimizer(model, cfg)
+    ckpt = Path(cfg.checkpoint) if cfg.checkpoint else None
+    start, history = _load_resume(ckpt, cfg, model, opt) if ckpt else (0, [])
+    n = len(inputs)
+    for epoch in range(start + 1, cfg.epochs + 1):
+        model.train()
+        g = epoch_generator(cfg.seed, epoch, device)
+        perm = torch.randperm(n, generator=g, device=device)
+        t0 = time.perf_counter()
+        total = 0.0
+        for i in range(0, n, cfg.batch_size):
+            idx = perm[i : i + cfg.batch_size]
+            clean = to_float(inputs[idx])
+            x = corrupt(clean, g) if corrupt is not None else clean
+            out = model(x.contiguous(memory_format=fmt) if x.dim() == 4 else x)
+            if cfg.loss == "mse":
+                loss = F.mse_loss(out, clean)
+            elif cfg.loss == "ce":
+                loss = F.cross_entropy(out, targets[idx].long())
+            else:
+                raise ValueError(f"loss: expected mse or ce, got {cfg.loss!r}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        seconds = time.perf_counter() - t0
+        mean_loss = total / n
+        if not math.isfinite(mean_loss):
+            raise TrainingError(f"epoch {epoch}: loss is {mean_loss} (diverged); lower the learning rate")
+        row = {"epoch": epoch, "loss": mean_loss, "seconds": seconds, "samples_per_s": n / seconds}
+        if flops_per_sample:
+            row["gflops"] = flops_per_sample * n / seconds / 1e9
+        history.append(row)
+        log.info(
+            "epoch %d/%d loss %.6f %.2f s %.0f samples/s%s",
+            epoch, cfg.epochs, mean_loss, seconds, row["samples_per_s"],
+            f" {row['gflops']:.1f} GFLOP/s" if flops_per_sample else "",
+        )
+        if ckpt:
+            _save_resume(ckpt, cfg, model, opt, epoch, history)
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def predict(model: nn.Module, inputs: torch.Tensor, fn: str = "forward", batch_size: int = 1024, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Run ``model.<fn>`` (forward, encode, ...) over ``inputs`` in eval mode; CPU float result."""
+    device = torch.device(device)
+    fmt = _memory_format(model)
+    model.to(device=device, memory_format=fmt).eval()
+    call = getattr(model, fn)
+    outs = []
+    for i in range(0, len(inputs), batch_size):
+        x = to_float(inputs[i : i + batch_size].to(device))
+        outs.append(call(x.contiguous(memory_format=fmt)).float().cpu())
+    return torch.cat(outs)
+
+
+def check_not_collapsed(outputs: torch.Tensor, what: str, min_std: float = 1e-3) -> None:
+    """Fail when a network's outputs no longer depend on its input (one constant image)."""
+    spread = outputs.reshape(len(outputs), -1).std(dim=0).mean().item()
+    if not math.isfinite(spread) or spread < min_std:
+        raise TrainingError(
+            f"{what}: output collapsed to a constant image (mean per-pixel std over images {spread:.2e} < {min_std}); "
+            "not writing a useless model"
+        )
+
+
+def flops_per_sample(model: nn.Module, sample: torch.Tensor) -> float:
+    """Training FLOPs of one sample: 3x the forward multiply-adds x 2 (fwd + 2 bwd passes)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(to_float(sample[:1]))
+    return 3.0 * counter.get_total_flops()

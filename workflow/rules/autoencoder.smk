@@ -1,0 +1,49 @@
+# Autoencoders: one model per epoch count and seed, and the embeddings they make.
+
+
+rule train_autoencoder:
+    """Train the autoencoder on the training subset (per-epoch checkpoint, resumable)."""
+    input:
+        train=f"{R}/subsets/train.npz",
+        code=lib("models.py", "train.py"),
+    output:
+        model=f"{R}/models/ae_e{{epochs}}_s{{seed}}.pt",
+        settings=f"{R}/models/ae_e{{epochs}}_s{{seed}}.json",
+        loss=f"{R}/models/ae_e{{epochs}}_s{{seed}}_loss.tsv",
+    params:
+        model=ae_settings(),
+        batch_size=config["autoencoder"]["batch_size"],
+        lr=config["autoencoder"]["lr"],
+        device=config["device"],
+    log:
+        f"{LOGS}/train_autoencoder/e{{epochs}}_s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train_autoencoder/e{{epochs}}_s{{seed}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/train_autoencoder.py"
+
+
+rule extract_embeddings:
+    """Encode the clustering subset (and, as a setting, the training subset)."""
+    input:
+        model=rules.train_autoencoder.output.model,
+        cluster=f"{R}/subsets/cluster.npz",
+        train=f"{R}/subsets/train.npz",
+        code=lib("models.py", "train.py"),
+    output:
+        features=f"{R}/features/ae_e{{epochs}}_s{{seed}}.npz",
+    params:
+        embed_train=config["autoencoder"]["embed_train"],
+        device=config["device"],
+    log:
+        f"{LOGS}/extract_embeddings/e{{epochs}}_s{{seed}}.log",
+    threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=15,
+    script:
+        "../scripts/extract_embeddings.py"

@@ -1,0 +1,157 @@
+# Clustering: PCA, K-Means, alignment of clusters to digits, the PCA sweep, the
+# supervised reference, figures and the summary table.
+
+
+rule reduce_pca:
+    """PCA of one seed's embeddings to n components."""
+    input:
+        features=f"{R}/features/ae_e{{epochs}}_s{{seed}}.npz",
+        code=lib("cluster.py"),
+    output:
+        features=f"{R}/features/ae_e{{epochs}}_pca{{n}}_s{{seed}}.npz",
+    log:
+        f"{LOGS}/reduce_pca/e{{epochs}}_pca{{n}}_s{{seed}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/reduce_pca.py"
+
+
+rule cluster_kmeans:
+    """K-Means (k-means++, best of n_init) on one feature set and seed."""
+    input:
+        features=features_input,
+        code=lib("cluster.py"),
+    output:
+        clusters=f"{R}/clusters/kmeans/{{feat}}_s{{seed}}.npz",
+    params:
+        k=config["kmeans"]["k"],
+        n_init=config["kmeans"]["n_init"],
+        max_iter=config["kmeans"]["max_iter"],
+    log:
+        f"{LOGS}/cluster_kmeans/{{feat}}_s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/cluster_kmeans/{{feat}}_s{{seed}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/cluster_kmeans.py"
+
+
+rule align_clusters:
+    """Hungarian matching of cluster ids to digits; aligned confusion matrix and metrics."""
+    input:
+        clusters=f"{R}/clusters/{{algo}}/{{feat}}_s{{seed}}.npz",
+        code=lib("metrics.py"),
+    output:
+        metrics=f"{R}/metrics/{{algo}}/{{feat}}_s{{seed}}.json",
+        confusion=f"{R}/metrics/{{algo}}/{{feat}}_s{{seed}}_confusion.csv",
+    log:
+        f"{LOGS}/align_clusters/{{algo}}_{{feat}}_s{{seed}}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/align_clusters.py"
+
+
+rule pca_sweep:
+    """Accuracy against PCA component count, over seeds (the study picked 32 by trials)."""
+    input:
+        features=expand(f"{R}/features/ae_e{sweep_epochs()}_s{{seed}}.npz", seed=SEEDS),
+        code=lib("cluster.py", "metrics.py", "plots.py"),
+    output:
+        table=f"{R}/pca_sweep.csv",
+        figure=f"{R}/figures/pca_sweep.png",
+    params:
+        components=config["pca"]["sweep"],
+        seeds=SEEDS,
+        epochs=sweep_epochs(),
+        k=config["kmeans"]["k"],
+        n_init=config["kmeans"]["n_init"],
+        max_iter=config["kmeans"]["max_iter"],
+    log:
+        f"{LOGS}/pca_sweep.log",
+    benchmark:
+        f"{BENCH}/pca_sweep.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/pca_sweep.py"
+
+
+rule train_classifier:
+    """The study's supervised reference network, scored on the clustering subset."""
+    input:
+        train=f"{R}/subsets/train.npz",
+        cluster=f"{R}/subsets/cluster.npz",
+        code=lib("models.py", "train.py", "metrics.py"),
+    output:
+        model=f"{R}/models/classifier_s{{seed}}.pt",
+        metrics=f"{R}/metrics/classifier_s{{seed}}.json",
+    params:
+        model={"kind": "classifier", "hidden": config["classifier"]["hidden"]},
+        lr=config["classifier"]["lr"],
+        batch_size=config["classifier"]["batch_size"],
+        epochs=config["classifier"]["epochs"],
+        device=config["device"],
+    log:
+        f"{LOGS}/train_classifier/s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train_classifier/s{{seed}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/train_classifier.py"
+
+
+rule plot_confusion:
+    """One aligned confusion-matrix heatmap per method (the study's Figures 1-4)."""
+    input:
+        metrics=expand(f"{R}/metrics/{{{{algo}}}}/{{{{feat}}}}_s{{seed}}.json", seed=SEEDS),
+        confusion=expand(f"{R}/metrics/{{{{algo}}}}/{{{{feat}}}}_s{{seed}}_confusion.csv", seed=SEEDS),
+        code=lib("plots.py"),
+    output:
+        figure=f"{R}/figures/confusion/{{algo}}_{{feat}}.png",
+    params:
+        seeds=SEEDS,
+    log:
+        f"{LOGS}/plot_confusion/{{algo}}_{{feat}}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/plot_confusion.py"
+
+
+rule summarize:
+    """summary.csv / summary.md: every method, mean, sd and 95 % interval over seeds."""
+    input:
+        metrics=[f"{R}/metrics/{a}/{f}_s{s}.json" for a, f in methods() for s in SEEDS],
+        classifier=expand(f"{R}/metrics/classifier_s{{seed}}.json", seed=SEEDS),
+        code=lib("summary.py", "metrics.py"),
+    output:
+        csv=f"{R}/summary.csv",
+        md=f"{R}/summary.md",
+    params:
+        dataset=DATASET,
+        methods=[f"{a}/{f}" for a, f in methods()],
+        seeds=SEEDS,
+    log:
+        f"{LOGS}/summarize.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/summarize.py"

@@ -1,0 +1,138 @@
+# Helpers shared by every rule file: config validation, paths, target lists, input
+# functions and wildcard constraints. Rule files hold rules only.
+import os
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+
+def _validate_config(cfg):
+    """Schema (with defaults) first, then the checks that need more than one key."""
+    try:
+        validate(cfg, str(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
+    except WorkflowError as exc:
+        cause = exc.__cause__ or exc.__context__
+        msg = getattr(cause, "message", None) or str(exc).strip().splitlines()[-1]
+        where = "/".join(str(p) for p in getattr(cause, "absolute_path", [])) or "(top level)"
+        raise WorkflowError(f"config error at {where}: {msg}") from None
+    errors = list(_semantic_errors(cfg))
+    if errors:
+        raise WorkflowError("config error: " + "; ".join(errors))
+
+
+def _embedding_dim(cfg):
+    ae = cfg["autoencoder"]
+    return 64 if ae["arch"] == "conv" else ae["latent"]
+
+
+def _subset_size(spec, ds):
+    if spec["per_class"] is None:
+        return None
+    return 10 * spec["per_class"]
+
+
+def _semantic_errors(cfg):
+    if cfg["dataset"] not in cfg["datasets"]:
+        yield f"dataset: {cfg['dataset']!r} is not described under datasets (known: {', '.join(sorted(cfg['datasets']))})"
+        return
+    ds = cfg["datasets"][cfg["dataset"]]
+    missing = set(ds["files"].values()) - set(ds["sha256"])
+    if missing:
+        yield f"datasets/{cfg['dataset']}/sha256: no checksum for {', '.join(sorted(missing))}"
+    sub = cfg["subsets"]
+    for name in ("cluster", "train"):
+        spec = sub[name]
+        split, per_class = spec["split"], spec["per_class"]
+        if per_class is None:
+            continue
+        holds = sum(ds["min_class_count"].values()) if split == "all" else ds["min_class_count"][split]
+        if name == "train" and sub["train"]["exclude_cluster"] and sub["cluster"]["per_class"] is not None:
+            if split == sub["cluster"]["split"] or "all" in (split, sub["cluster"]["split"]):
+                holds -= sub["cluster"]["per_class"]
+        if per_class > holds:
+            yield f"subsets/{name}/per_class: {per_class} is more than the {split} split holds for every class (allowed: 1..{holds})"
+    dim = _embedding_dim(cfg)
+    n_cluster = _subset_size(sub["cluster"], ds)
+    limit = dim if n_cluster is None else min(dim, n_cluster)
+    for key, values in (("pca/components", [cfg["pca"]["components"]]), ("pca/sweep", cfg["pca"]["sweep"])):
+        for v in values:
+            if v > limit:
+                yield f"{key}: {v} components is more than the embedding allows (allowed: 1..{limit})"
+    extra = set(cfg["pca"]["epochs"]) - set(cfg["autoencoder"]["epochs"])
+    if extra:
+        yield f"pca/epochs: {sorted(extra)} not in autoencoder/epochs {cfg['autoencoder']['epochs']}"
+    if n_cluster is not None and cfg["kmeans"]["k"] > n_cluster:
+        yield f"kmeans/k: {cfg['kmeans']['k']} clusters for {n_cluster} images (allowed: 2..{n_cluster})"
+
+
+_validate_config(config)
+
+# The local mirror decides where bytes come from, not what they are (checksums fix
+# that), so it is no rule parameter: switching mirrors never reruns anything.
+# The environment wins over the config key; the download script reads the variable.
+if config["mirror"] and not os.environ.get("AECLUST_MIRROR"):
+    os.environ["AECLUST_MIRROR"] = config["mirror"]
+
+DATASET = config["dataset"]
+DS = config["datasets"][DATASET]
+DATA = f"data/{DATASET}"
+R = f"results/{DATASET}/{config['experiment']}"
+LOGS = f"{R}/logs"
+BENCH = f"{R}/benchmarks"
+SEEDS = config["seeds"]
+EPOCHS = config["autoencoder"]["epochs"]
+LIB = Path(workflow.basedir) / "workflow" / "aeclust"
+
+
+wildcard_constraints:
+    seed=r"\d+",
+    epochs=r"\d+",
+    n=r"\d+",
+    algo=r"kmeans",
+    feat=r"raw|ae_e\d+(_pca\d+)?",
+
+
+def lib(*modules):
+    """Library modules a rule runs: tracked as inputs, so editing them makes outputs stale."""
+    return [str(LIB / m) for m in ("__init__.py", "io.py", "runtime.py", *modules)]
+
+
+def idx_files():
+    return [f"{DATA}/{name}" for name in DS["files"].values()]
+
+
+def feature_sets():
+    """Every feature set that is clustered: raw pixels, embeddings, PCA of embeddings."""
+    feats = ["raw"] + [f"ae_e{e}" for e in EPOCHS]
+    feats += [f"ae_e{e}_pca{config['pca']['components']}" for e in config["pca"]["epochs"]]
+    return feats
+
+
+def methods():
+    return [("kmeans", f) for f in feature_sets()]
+
+
+def features_input(wildcards):
+    """The file holding feature set ``feat`` for seed ``seed``."""
+    if wildcards.feat == "raw":
+        return f"{R}/subsets/cluster.npz"
+    return f"{R}/features/{wildcards.feat}_s{wildcards.seed}.npz"
+
+
+def sweep_epochs():
+    return max(config["pca"]["epochs"] or EPOCHS)
+
+
+def ae_settings():
+    ae = config["autoencoder"]
+    s = {"kind": "autoencoder", "arch": ae["arch"]}
+    if ae["arch"] == "mlp":
+        s.update(mlp_dims=ae["mlp_dims"], latent=ae["latent"])
+    return s
+
+
+def all_targets():
+    targets = [f"{R}/summary.csv", f"{R}/summary.md", f"{R}/pca_sweep.csv", f"{R}/figures/pca_sweep.png"]
+    targets += [f"{R}/figures/confusion/{a}_{f}.png" for a, f in methods()]
+    return targets

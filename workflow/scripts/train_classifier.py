@@ -1,0 +1,26 @@
+"""Rule train_classifier: the supervised reference, scored on the clustering subset."""
+
+import numpy as np
+import torch
+
+from aeclust.io import load_npz, save_json
+from aeclust.models import build_model, save_checkpoint
+from aeclust.runtime import resolve_device, script_setup, set_seed
+from aeclust.train import FitConfig, fit, predict
+
+smk = snakemake  # noqa: F821
+log = script_setup(smk)
+p = smk.params
+seed = int(smk.wildcards.seed)
+device = resolve_device(p.device)
+set_seed(seed)
+train, test = load_npz(smk.input.train), load_npz(smk.input.cluster)
+settings = {**p.model, "seed": seed, "lr": p.lr, "batch_size": p.batch_size, "epochs": p.epochs}
+model = build_model(settings)
+cfg = FitConfig(p.epochs, p.batch_size, p.lr, seed, loss="ce", optimizer="sgd")
+fit(model, torch.from_numpy(train["images"]), cfg, targets=torch.from_numpy(train["labels"]), device=device)
+predicted = predict(model, torch.from_numpy(test["images"]), device=device).argmax(1).numpy()
+accuracy = float(np.mean(predicted == test["labels"]))
+log.info("supervised accuracy on the clustering subset: %.4f", accuracy)
+save_checkpoint(smk.output.model, model.cpu(), settings)
+save_json(smk.output.metrics, {"method": "classifier", "seed": seed, "accuracy": accuracy, "n": int(len(predicted))})
