@@ -1,11 +1,15 @@
 # aeclust: K-Means on MNIST pixels and autoencoder embeddings, de-noising autoencoders.
 # Table of contents; the rules live in workflow/rules/, the library in workflow/aeclust/.
+import os
+
 from snakemake.utils import min_version
 
 min_version("8.20")
 
 
-configfile: "config/config.yaml"
+# The defaults, found from the Snakefile so that runs with --directory work too;
+# --configfile / --config layer the experiment's changes on top.
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 include: "workflow/rules/common.smk"
