@@ -23,6 +23,8 @@ rule train_autoencoder:
     resources:
         mem_mb=3000,
         runtime=60,
+    conda:
+        "../envs/aeclust.yaml"
     script:
         "../scripts/train_autoencoder.py"
 
@@ -45,5 +47,7 @@ rule extract_embeddings:
     resources:
         mem_mb=3000,
         runtime=15,
+    conda:
+        "../envs/aeclust.yaml"
     script:
         "../scripts/extract_embeddings.py"

@@ -15,6 +15,8 @@ rule reduce_pca:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../envs/aeclust.yaml"
     script:
         "../scripts/reduce_pca.py"
 
@@ -38,6 +40,8 @@ rule cluster_kmeans:
     resources:
         mem_mb=2000,
         runtime=20,
+    conda:
+        "../envs/aeclust.yaml"
     script:
         "../scripts/cluster_kmeans.py"
 
@@ -56,6 +60,8 @@ rule align_clusters:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../envs/aeclust.yaml"
     script:
         "../scripts/align_clusters.py"
 
@@ -83,6 +89,8 @@ rule pca_sweep:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../envs/aeclust.yaml"
     script:
         "../scripts/pca_sweep.py"
 
@@ -110,6 +118,8 @@ rule train_classifier:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../envs/aeclust.yaml"
     script:
         "../scripts/train_classifier.py"
 
@@ -130,6 +140,8 @@ rule plot_confusion:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../envs/aeclust.yaml"
     script:
         "../scripts/plot_confusion.py"
 
@@ -153,5 +165,7 @@ rule summarize:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../envs/aeclust.yaml"
     script:
         "../scripts/summarize.py"

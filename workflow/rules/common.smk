@@ -1,7 +1,7 @@
-# Helpers shared by every rule file: config validation, paths, target lists, input
-# functions and wildcard constraints. Rule files hold rules only.
+# Helpers shared by the workflow: config validation, paths, target lists, input
+# functions and wildcard constraints. The other .smk files hold only rules.
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -14,7 +14,7 @@ def _validate_config(cfg):
     except WorkflowError as exc:
         cause = exc.__cause__ or exc.__context__
         msg = getattr(cause, "message", None) or str(exc).strip().splitlines()[-1]
-        where = "/".join(str(p) for p in getattr(cause, "absolute_path", [])) or "(top level)"
+        where = str(PurePosixPath(*map(str, getattr(cause, "absolute_path", [])))) or "(top level)"
         raise WorkflowError(f"config error at {where}: {msg}") from None
     errors = list(_semantic_errors(cfg))
     if errors:
@@ -69,10 +69,18 @@ def _semantic_errors(cfg):
 _validate_config(config)
 
 # The local mirror decides where bytes come from, not what they are (checksums fix
-# that), so it is no rule parameter: switching mirrors never reruns anything.
-# The environment wins over the config key; the download script reads the variable.
-if config["mirror"] and not os.environ.get("AECLUST_MIRROR"):
-    os.environ["AECLUST_MIRROR"] = config["mirror"]
+# that), so it is not a parameter of any job: switching mirrors never reruns anything.
+# The optional environment variable wins over the config key; the download script reads it.
+if config["mirror"]:
+    os.environ.setdefault("AECLUST_MIRROR", config["mirror"])
+
+# Scripts import the library of this checkout (the files tracked as inputs), with or
+# without `pip install -e .`, and inside --use-conda environments too.
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        p for p in (str(Path(workflow.basedir) / "workflow"), os.environ.get("PYTHONPATH")) if p
+    )
+)
 
 DATASET = config["dataset"]
 DS = config["datasets"][DATASET]
@@ -94,7 +102,7 @@ wildcard_constraints:
 
 
 def lib(*modules):
-    """Library modules a rule runs: tracked as inputs, so editing them makes outputs stale."""
+    """Library modules that a job runs, tracked as inputs: editing them makes outputs stale."""
     return [str(LIB / m) for m in ("__init__.py", "io.py", "runtime.py", *modules)]
 
 

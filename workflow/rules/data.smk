@@ -21,6 +21,8 @@ rule download_dataset:
     log:
         f"{LOGS}/download_dataset.log",
     threads: 1
+    conda:
+        "../envs/aeclust.yaml"
     script:
         "../scripts/download_dataset.py"
 
@@ -41,5 +43,7 @@ rule make_subsets:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../envs/aeclust.yaml"
     script:
         "../scripts/make_subsets.py"
