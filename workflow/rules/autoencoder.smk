@@ -23,6 +23,7 @@ rule train_autoencoder:
     resources:
         mem_mb=3000,
         runtime=60,
+        gpu=gpus(),
     conda:
         "../envs/aeclust.yaml"
     script:
@@ -47,6 +48,7 @@ rule extract_embeddings:
     resources:
         mem_mb=3000,
         runtime=15,
+        gpu=gpus(),
     conda:
         "../envs/aeclust.yaml"
     script:

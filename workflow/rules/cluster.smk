@@ -118,6 +118,7 @@ rule train_classifier:
     resources:
         mem_mb=2000,
         runtime=30,
+        gpu=gpus(),
     conda:
         "../envs/aeclust.yaml"
     script:

@@ -106,6 +106,15 @@ def lib(*modules):
     return [str(LIB / m) for m in ("__init__.py", "io.py", "runtime.py", *modules)]
 
 
+def gpus():
+    """GPUs for a job that runs a network: one when config asks for `device: cuda`, else none.
+
+    A job that must have CUDA has to land on a GPU node (on SLURM, `gpu=1` becomes
+    `sbatch --gpus=1`); with `auto` or `cpu` it fits any node, and `auto` still uses
+    a GPU that a profile's `set-resources` gives it (docs/cluster.md)."""
+    return 1 if config["device"] == "cuda" else 0
+
+
 def idx_files():
     return [f"{DATA}/{name}" for name in DS["files"].values()]
 
