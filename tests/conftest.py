@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -27,10 +28,28 @@ def snakemake(workdir: Path, *args: str, configfile: Path | list[Path] | None = 
         files = configfile if isinstance(configfile, list) else [configfile]
         cmd += ["--configfile", *map(str, files)]
     full_env = {**os.environ, "AECLUST_MIRROR": str(MIRROR), **(env or {})}
-    proc = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout, env=full_env)
+    proc = _run_interruptible([*cmd, *args], timeout, full_env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc
+
+
+def _run_interruptible(cmd: list[str], timeout: float, env: dict, grace: float = 60) -> subprocess.CompletedProcess:
+    """subprocess.run(capture_output=True, text=True), but past ``timeout`` send SIGINT first:
+    Snakemake then cancels its cluster jobs and removes incomplete outputs (SIGTERM alone does
+    not stop its SLURM executor). SIGKILL only if it is still there ``grace`` seconds later."""
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+            try:
+                out, err = proc.communicate(timeout=grace)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+            raise AssertionError(f"timed out after {timeout}s, interrupted: {' '.join(cmd[3:])}\n{out[-4000:]}\n{err[-6000:]}") from None
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def dry_run_jobs(workdir: Path, *args: str, configfile: Path | list[Path] | None = TINY) -> dict[str, int]:

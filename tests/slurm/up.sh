@@ -139,8 +139,10 @@ SelectTypeParameters=CR_Core_Memory
 # memory under CR_*_Memory, which serialises all jobs.
 DefMemPerCPU=1000
 ReturnToService=2
-# Keep finished jobs visible to squeue for 5 min (no accounting DB / sacct).
-MinJobAge=300
+# Keep finished jobs visible to squeue for an hour (no accounting DB / sacct): the
+# Snakemake plugin's squeue status checks and the e2e test's evidence need them, and
+# the test runs for several minutes.
+MinJobAge=3600
 StateSaveLocation=$CTLD_SPOOL
 SlurmdSpoolDir=$SLURMD_SPOOL
 SlurmctldPidFile=$CTLD_PID
