@@ -57,3 +57,55 @@ def plot_sweep(table: pd.DataFrame, path, title: str) -> None:
     ax.legend()
     ax.grid(alpha=0.3)
     save_figure(fig, path)
+
+
+def plot_denoise_examples(examples: dict[float, dict[str, np.ndarray]], path) -> None:
+    """The study's Table 1: one row per noise rate, one column per version (clean, noisy,
+    3x3 median, autoencoder), each cell the same example digits side by side.
+
+    ``examples``: rate -> what :func:`aeclust.denoise.evaluate` returns as examples."""
+    from .denoise import LABELS, LEGIBILITY
+
+    rates = sorted(examples)
+    k = len(examples[rates[0]]["labels"])
+    fig, axes = plt.subplots(len(rates), len(LEGIBILITY), figsize=(len(LEGIBILITY) * 0.45 * k + 0.8, 0.5 * len(rates) + 0.7),
+                             squeeze=False, layout="constrained")
+    for row, rate in zip(axes, rates):
+        for ax, version in zip(row, LEGIBILITY):
+            strip = np.concatenate([np.pad(im, 1, constant_values=1.0) for im in examples[rate][version]], axis=1)
+            ax.imshow(strip, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        row[0].set_ylabel(f"p = {rate:g}", rotation=0, ha="right", va="center")
+    for ax, version in zip(axes[0], LEGIBILITY):
+        ax.set_title(LABELS[version], fontsize=10)
+    seed = int(examples[rates[0]]["seed"])
+    fig.suptitle(f"De-noising at noise rate p (fraction of pixels replaced by a random grey level); seed {seed}", fontsize=10)
+    save_figure(fig, path)
+
+
+def plot_denoise_curves(table: pd.DataFrame, path) -> None:
+    """PSNR and legibility (supervised classifier accuracy) against noise rate, mean ± sd over seeds."""
+    from .denoise import LABELS, LEGIBILITY, VERSIONS
+
+    colours = {"clean": "0.3", "noisy": "C7", "median": "C0", "denoised": "C3"}
+    p = table["rate"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for v in VERSIONS:
+        left.errorbar(p, table[f"psnr_{v}_mean"], yerr=table[f"psnr_{v}_sd"], marker="o", capsize=3, color=colours[v], label=LABELS[v])
+    if table["benchmark_psnr_denoised"].notna().any():
+        left.plot(p, table["benchmark_psnr_denoised"], "x:", color="C3", alpha=0.6, label="autoencoder, benchmark")
+    left.set_ylabel("PSNR against the clean image (dB)")
+    for v in LEGIBILITY:
+        right.errorbar(p, table[f"accuracy_{v}_mean"], yerr=table[f"accuracy_{v}_sd"], marker="o", capsize=3, color=colours[v],
+                       label=LABELS[v], linestyle="--" if v == "clean" else "-")
+    right.axvspan(0.5, 0.6, color="0.9", zorder=0, label="study: legible up to ~50 %,\nunclear at 60 %")
+    right.set_ylim(0, 1)
+    right.set_ylabel("legibility: classifier accuracy (fraction)")
+    for ax in (left, right):
+        ax.set_xlabel("noise rate p")
+        ax.set_xticks(p)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"De-noising, mean ± sd over {int(table['seeds'].iloc[0])} seeds, {int(table['n'].iloc[0])} held-out images", fontsize=10)
+    save_figure(fig, path)

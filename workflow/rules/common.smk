@@ -16,7 +16,7 @@ def _validate_config(cfg):
         msg = getattr(cause, "message", None) or str(exc).strip().splitlines()[-1]
         where = str(PurePosixPath(*map(str, getattr(cause, "absolute_path", [])))) or "(top level)"
         raise WorkflowError(f"config error at {where}: {msg}") from None
-    errors = list(_semantic_errors(cfg))
+    errors = [*_semantic_errors(cfg), *_denoise_errors(cfg)]
     if errors:
         raise WorkflowError("config error: " + "; ".join(errors))
 
@@ -66,6 +66,21 @@ def _semantic_errors(cfg):
         yield f"kmeans/k: {cfg['kmeans']['k']} clusters for {n_cluster} images (allowed: 2..{n_cluster})"
 
 
+def _denoise_errors(cfg):
+    den, cluster = cfg["denoise"], cfg["subsets"]["cluster"]
+    labels = [_rate_label(r) for r in den["rates"]]
+    if len(set(labels)) < len(labels):
+        yield f"denoise/rates: {den['rates']} name the same rate twice at 6 decimals ({labels})"
+    per_class = den["eval_per_class"]
+    if per_class is not None and cluster["per_class"] is not None and per_class > cluster["per_class"]:
+        yield f"denoise/eval_per_class: {per_class} images per digit, the clustering subset holds {cluster['per_class']} (allowed: 1..{cluster['per_class']})"
+
+
+def _rate_label(rate):
+    """A noise rate as file names show it: 0.2, 0.25 (at most 6 decimals, no trailing zeros)."""
+    return f"{rate:.6f}".rstrip("0")
+
+
 _validate_config(config)
 
 # The local mirror decides where bytes come from, not what they are (checksums fix
@@ -91,12 +106,15 @@ BENCH = f"{R}/benchmarks"
 SEEDS = config["seeds"]
 EPOCHS = config["autoencoder"]["epochs"]
 LIB = Path(workflow.basedir) / "workflow" / "aeclust"
+DN = f"{R}/denoise"
+RATES = [_rate_label(r) for r in config["denoise"]["rates"]]
 
 
 wildcard_constraints:
     seed=r"\d+",
     epochs=r"\d+",
     n=r"\d+",
+    rate=r"0\.\d+",
     algo=r"kmeans",
     feat=r"raw|ae_e\d+(_pca\d+)?",
 
@@ -149,7 +167,17 @@ def ae_settings():
     return s
 
 
+def denoiser_settings():
+    """The de-noiser's architecture settings (the rate and seed come from the wildcards)."""
+    return {"kind": "autoencoder", "arch": config["denoise"]["arch"]}
+
+
+def denoise_targets():
+    return [f"{DN}/denoising.csv", f"{DN}/denoising.md", f"{DN}/figures/examples.png", f"{DN}/figures/curves.png"]
+
+
 def all_targets():
     targets = [f"{R}/summary.csv", f"{R}/summary.md", f"{R}/pca_sweep.csv", f"{R}/figures/pca_sweep.png"]
     targets += [f"{R}/figures/confusion/{a}_{f}.png" for a, f in methods()]
+    targets += denoise_targets()
     return targets

@@ -1,0 +1,126 @@
+# De-noising (the study's Section 3 and Table 1, measured): one de-noiser per noise rate
+# and seed, scored on held-out images against the noisy input and a 3x3 median filter,
+# legibility by the supervised classifier, the figure and the table.
+
+
+rule train_denoiser:
+    """Noisy input, clean target, MSE; fresh noise each epoch (per-epoch checkpoint, resumable)."""
+    input:
+        train=f"{R}/subsets/train.npz",
+        code=lib("models.py", "train.py", "noise.py", "denoise.py"),
+    output:
+        model=f"{DN}/models/p{{rate}}_s{{seed}}.pt",
+        settings=f"{DN}/models/p{{rate}}_s{{seed}}.json",
+        loss=f"{DN}/models/p{{rate}}_s{{seed}}_loss.tsv",
+    params:
+        model=denoiser_settings(),
+        epochs=config["denoise"]["epochs"],
+        batch_size=config["denoise"]["batch_size"],
+        lr=config["denoise"]["lr"],
+        device=config["device"],
+    log:
+        f"{LOGS}/train_denoiser/p{{rate}}_s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train_denoiser/p{{rate}}_s{{seed}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=60,
+        gpu=gpus(),
+    conda:
+        "../envs/aeclust.yaml"
+    script:
+        "../scripts/train_denoiser.py"
+
+
+rule evaluate_denoiser:
+    """PSNR, SSIM and classifier accuracy of noisy, 3x3-median and denoised held-out images."""
+    input:
+        model=rules.train_denoiser.output.model,
+        classifier=f"{R}/models/classifier_s{{seed}}.pt",
+        eval=f"{R}/subsets/cluster.npz",
+        train=f"{R}/subsets/train.npz",
+        code=lib("models.py", "train.py", "noise.py", "denoise.py", "subsets.py", "metrics.py"),
+    output:
+        metrics=f"{DN}/metrics/p{{rate}}_s{{seed}}.json",
+        examples=f"{DN}/examples/p{{rate}}_s{{seed}}.npz",
+    params:
+        per_class=config["denoise"]["eval_per_class"],
+        examples=config["denoise"]["examples"],
+        device=config["device"],
+    log:
+        f"{LOGS}/evaluate_denoiser/p{{rate}}_s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/evaluate_denoiser/p{{rate}}_s{{seed}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+        gpu=gpus(),
+    conda:
+        "../envs/aeclust.yaml"
+    script:
+        "../scripts/evaluate_denoiser.py"
+
+
+rule summarize_denoising:
+    """denoising.csv / denoising.md: one row per noise rate, mean and sd over seeds."""
+    input:
+        metrics=expand(f"{DN}/metrics/p{{rate}}_s{{seed}}.json", rate=RATES, seed=SEEDS),
+        code=lib("denoise.py", "metrics.py"),
+    output:
+        csv=report(
+            f"{DN}/denoising.csv",
+            caption="../report/denoising_table.rst",
+            category="De-noising",
+            labels={"result": "table: scores per noise rate", "noise rates": ", ".join(RATES)},
+        ),
+        md=report(
+            f"{DN}/denoising.md",
+            caption="../report/denoising_table.rst",
+            category="De-noising",
+            labels={"result": "table (Markdown): scores per noise rate", "noise rates": ", ".join(RATES)},
+        ),
+    params:
+        seeds=SEEDS,
+    log:
+        f"{LOGS}/summarize_denoising.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/aeclust.yaml"
+    script:
+        "../scripts/summarize_denoising.py"
+
+
+rule plot_denoising:
+    """Example digits per noise rate (the study's Table 1); PSNR and legibility against the rate."""
+    input:
+        table=rules.summarize_denoising.output.csv,
+        examples=expand(f"{DN}/examples/p{{rate}}_s{SEEDS[0]}.npz", rate=RATES),
+        code=lib("plots.py", "denoise.py"),
+    output:
+        examples=report(
+            f"{DN}/figures/examples.png",
+            caption="../report/denoise_examples.rst",
+            category="De-noising",
+            labels={"result": "figure: example digits (study Table 1)", "noise rates": ", ".join(RATES)},
+        ),
+        curves=report(
+            f"{DN}/figures/curves.png",
+            caption="../report/denoise_curves.rst",
+            category="De-noising",
+            labels={"result": "figure: PSNR and legibility against noise rate", "noise rates": ", ".join(RATES)},
+        ),
+    log:
+        f"{LOGS}/plot_denoising.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/aeclust.yaml"
+    script:
+        "../scripts/plot_denoising.py"

@@ -1,0 +1,26 @@
+"""Rule train_denoiser: fit one de-noiser (noisy input, clean target), refuse collapsed results."""
+
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from aeclust.denoise import train_denoiser
+from aeclust.io import load_npz, save_json, save_table
+from aeclust.models import save_checkpoint
+from aeclust.runtime import resolve_device, script_setup
+
+smk = snakemake  # noqa: F821
+log = script_setup(smk)
+p, out = smk.params, smk.output
+device = resolve_device(p.device)
+settings = {**p.model, "rate": float(smk.wildcards.rate), "seed": int(smk.wildcards.seed), "epochs": p.epochs,
+            "batch_size": p.batch_size, "lr": p.lr}
+images = torch.from_numpy(load_npz(smk.input.train)["images"])
+resume = Path(out.model + ".resume")
+log.info("training %s on %d images on %s", settings, len(images), device)
+model, history = train_denoiser(images, settings, device=device, checkpoint=resume)
+save_checkpoint(out.model, model.cpu(), settings)
+save_json(out.settings, {**settings, "device": str(device), "threads": smk.threads, "n_train": len(images)})
+save_table(out.loss, pd.DataFrame(history))
+resume.unlink(missing_ok=True)
