@@ -21,12 +21,27 @@ def set_seed(seed: int) -> None:
 def resolve_device(device: str = "auto") -> torch.device:
     """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("config device: 'cuda' was asked for but torch.cuda.is_available() is False; use 'auto' or 'cpu'")
     if device not in ("cpu", "cuda"):
         raise ValueError(f"config device: expected auto, cpu or cuda, got {device!r}")
+    if device == "cuda":
+        deterministic_cuda()
     return torch.device(device)
+
+
+def deterministic_cuda() -> None:
+    """Reproducible CUDA runs: deterministic cuDNN/cuBLAS kernels instead of the fastest.
+
+    By default cuDNN picks convolution algorithms by timing (``benchmark``) and some of
+    them sum in a varying order, so two GPU runs differ in the last bits, and so can
+    the clusters. This costs a little speed; CPU runs are deterministic anyway.
+    """
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # read when cuBLAS starts
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+    torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def set_threads(threads: int) -> None:
@@ -59,9 +74,40 @@ def setup_logging(log_path: str | None = None) -> logging.Logger:
     return logger
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its type and message, detail lines joined with '; '."""
+    lines = [ln.strip().lstrip("- ").strip() for ln in str(exc).splitlines()]
+    lines = [ln for ln in lines if ln]
+    if not lines:
+        return type(exc).__name__
+    text = lines[0].rstrip(":")
+    if len(lines) > 1:  # e.g. DownloadError: one line per mirror
+        text += ": " + "; ".join(lines[1:])
+    return f"{type(exc).__name__}: {text}"
+
+
+def _log_uncaught(rule: str, log: logging.Logger):
+    """An excepthook: the error as one clear line first; a traceback only for unforeseen errors.
+
+    aeclust's own errors (IdxError, DownloadError, CheckpointError, TrainingError, ...)
+    already name the file or setting and what was expected, so their traceback is noise.
+    """
+
+    def hook(exc_type, exc, tb):
+        log.error("rule %s failed: %s", rule, one_line(exc))
+        if not exc_type.__module__.startswith("aeclust"):
+            sys.__excepthook__(exc_type, exc, tb)
+
+    return hook
+
+
 def script_setup(smk) -> logging.Logger:
-    """For workflow scripts: log to ``snakemake.log[0]`` and honour ``snakemake.threads``."""
+    """For workflow scripts: log to ``snakemake.log[0]`` and honour ``snakemake.threads``.
+
+    An uncaught error is logged as one line (``rule R failed: Type: message``) first.
+    """
     log = setup_logging(smk.log[0] if len(smk.log) else None)
+    sys.excepthook = _log_uncaught(smk.rule, log)
     set_threads(smk.threads)
     log.info("rule %s, %d thread(s)", smk.rule, smk.threads)
     return log
