@@ -54,7 +54,7 @@ def _run_interruptible(cmd: list[str], timeout: float, env: dict, grace: float =
 
 def dry_run_jobs(workdir: Path, *args: str, configfile: Path | list[Path] | None = TINY) -> dict[str, int]:
     """Rule name -> number of jobs a dry run would execute."""
-    out = snakemake(workdir, "-n", "--quiet", "rules", *args, configfile=configfile).stdout
+    out = snakemake(workdir, "-n", *args, "--quiet", "rules", configfile=configfile).stdout  # targets before --quiet's list
     jobs: dict[str, int] = {}
     started = False
     for line in out.splitlines():
@@ -85,3 +85,20 @@ def tiny_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_results(tiny_run) -> Path:
     return tiny_run / "results" / "mnist" / "tiny"
+
+
+def result_files(results: Path) -> list[Path]:
+    """Every number a run reports (metrics, confusion matrices, summary, sweep), relative to ``results``."""
+    top = ("metrics", "summary.csv", "summary.md", "pca_sweep.csv")
+    files = [p.relative_to(results) for p in results.rglob("*") if p.is_file() and p.suffix in (".json", ".csv", ".md")]
+    return sorted(p for p in files if p.parts[0] in top)
+
+
+def assert_same_numbers(results: Path, reference: Path) -> None:
+    """Two runs' result folders report the same numbers, byte for byte."""
+    import filecmp
+
+    names = result_files(reference)
+    assert names and result_files(results) == names, (result_files(results), names)
+    different = [str(n) for n in names if not filecmp.cmp(results / n, reference / n, shallow=False)]
+    assert not different, f"differ from the reference run: {different}"
