@@ -15,10 +15,11 @@ def test_every_target_made(tiny_run, tiny_results):
     # nothing left to do, and the targets of rule all exist
     assert dry_run_jobs(tiny_run) == {}
     summary = pd.read_csv(tiny_results / "summary.csv")
-    assert set(summary["method"]) == {"kmeans/raw", "kmeans/ae_e1", "kmeans/ae_e2", "kmeans/ae_e2_pca8", "classifier"}
+    assert set(summary["method"]) == {"kmeans/raw", "kmeans/ae_e1", "kmeans/ae_e2", "kmeans/ae_e2_pca8",
+                                      "kmeans/ae_e2_umap", "gmm/ae_e2_umap", "classifier"}
     assert (summary["seeds"] == 2).all()
     assert summary["accuracy_mean"].between(0.1, 1.0).all()
-    for name in ("kmeans_raw", "kmeans_ae_e1", "kmeans_ae_e2", "kmeans_ae_e2_pca8"):
+    for name in ("kmeans_raw", "kmeans_ae_e1", "kmeans_ae_e2", "kmeans_ae_e2_pca8", "kmeans_ae_e2_umap", "gmm_ae_e2_umap"):
         png = tiny_results / "figures" / "confusion" / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     sweep = pd.read_csv(tiny_results / "pca_sweep.csv")
@@ -61,7 +62,7 @@ def test_pca_change_reruns_only_pca_and_downstream(tiny_run, tmp_path):
 def test_kmeans_change_never_retrains(tiny_run, tmp_path):
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "kmeans: {n_init: 3}"))
     assert "train_autoencoder" not in jobs and "extract_embeddings" not in jobs and "reduce_pca" not in jobs
-    assert jobs["cluster_kmeans"] == 8
+    assert jobs["cluster_kmeans"] == 10  # raw, ae_e1, ae_e2, ae_e2_pca8, ae_e2_umap x 2 seeds
 
 
 def test_new_epoch_count_trains_only_new_models(tiny_run, tmp_path):

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The full-dataset measurement of docs/full_results.md: each seed a whole clustering
+# pipeline (autoencoder training, embeddings, UMAP, K-Means / Gaussian mixture,
+# metrics: everything up to align_clusters), timed end to end with `snakemake
+# --cores 2`, one seed after the other; then one more call for what spans the seeds
+# (PCA sweep, confusion figures) and the tables (bench/full_table.py). The download
+# is done (and timed) first and is not part of any seed's time.
+#
+#   bench/full_run.sh [EXPERIMENT [DATASET [SEED ...]]]
+#   nohup bench/full_run.sh full-bench mnist 0 1 2 > bench/out/full-bench.log 2>&1 &
+#
+# Run it in the project's virtual environment. Writes bench/out/<dataset>-<experiment>/:
+# timings.tsv (per step: wall seconds, the 1-minute load average before and after, since
+# the 2 cores are shared, and the torch.mm float32 rate right after) and tables.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+experiment=${1:-full-bench}
+dataset=${2:-mnist}
+shift $(($# < 2 ? $# : 2))
+seeds=("$@")
+[[ ${#seeds[@]} -gt 0 ]] || seeds=(0 1 2)
+
+out=bench/out/$dataset-$experiment
+results=results/$dataset/$experiment
+mkdir -p "$out"
+timings=$out/timings.tsv
+printf 'step\twall_s\tload_before\tload_after\tmatmul_gflops\n' >"$timings"
+
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}  # what the workflow's jobs get (common.smk)
+
+smk() {  # snakemake on the full preset; extra config files and targets as arguments
+    snakemake --cores 2 --configfile config/full.yaml "$@" --config experiment="$experiment" dataset="$dataset"
+}
+load() { cut -d' ' -f1 /proc/loadavg; }
+matmul() { python -c 'import sys; sys.path.insert(0, "bench"); from ae_speed import matmul_gflops, set_threads; set_threads(2); print(f"{matmul_gflops():.1f}")'; }
+timed() {  # timed STEP COMMAND...: run, append a row to timings.tsv
+    local step=$1 before start ms
+    shift
+    before=$(load)
+    start=$(date +%s%N)
+    "$@"
+    ms=$((($(date +%s%N) - start) / 1000000))
+    printf '%s\t%d.%03d\t%s\t%s\t%s\n' "$step" $((ms / 1000)) $((ms % 1000)) "$before" "$(load)" "$(matmul)" >>"$timings"
+    echo "== $step: $(tail -n 1 "$timings")"
+}
+
+echo "== $(date -Is) $dataset/$experiment, seeds ${seeds[*]}, $(nproc) cores, torch.mm $(matmul) GFLOP/s"
+timed download smk --until download_dataset
+for s in "${seeds[@]}"; do
+    printf 'seeds: [%s]\n' "$s" >"$out/seed$s.yaml" # --config seeds=[S] would give strings
+    timed "seed$s" smk "$out/seed$s.yaml" --until align_clusters
+done
+all=$(printf '%s, ' "${seeds[@]}")
+printf 'seeds: [%s]\n' "${all%, }" >"$out/seeds.yaml"
+timed seeds smk "$out/seeds.yaml" --until align_clusters pca_sweep plot_confusion
+python bench/full_table.py "$results" "$timings" >"$out/tables.md"
+echo "== $(date -Is) done"
+cat "$out/tables.md"
