@@ -12,12 +12,17 @@ min_version("8.20")
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
+# The top page of `snakemake --report results/report.html` (docs/report.md).
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/autoencoder.smk"
 include: "workflow/rules/cluster.smk"
 include: "workflow/rules/manifold.smk"
 include: "workflow/rules/denoise.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import patheffects, ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -18,6 +19,47 @@ def save_figure(fig, path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format=str(path).rsplit(".", 1)[-1])
     plt.close(fig)
+
+
+# One colour per method, in every figure: the base of the feature set (pixels, or the
+# autoencoder trained for E epochs) picks the hue, PCA darkens it, UMAP lightens it, and
+# the Gaussian mixture is a darker version of K-Means on the same features. The epoch
+# counts of the presets (tiny 1, 2; study 5, 20; full 40) get hues of their own; any
+# other count gets one by checksum (stable across runs and figures).
+PIXEL_HUE = "#1f77b4"
+CLASSIFIER_COLOR = "#444444"
+_AE_HUES = ("#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#d62728")
+_EPOCH_HUE = {5: 0, 20: 1, 1: 2, 2: 3, 40: 4, 10: 5, 50: 6, 100: 7}
+
+
+def _mix(color, other, t: float) -> tuple[float, float, float]:
+    a, b = np.array(matplotlib.colors.to_rgb(color)), np.array(matplotlib.colors.to_rgb(other))
+    return tuple(float(v) for v in (1 - t) * a + t * b)
+
+
+def ae_hue(epochs: int) -> str:
+    """The hue of everything made from the autoencoder trained for ``epochs`` epochs."""
+    import zlib
+
+    index = _EPOCH_HUE.get(int(epochs), zlib.crc32(str(epochs).encode()) % len(_AE_HUES))
+    return _AE_HUES[index]
+
+
+def method_color(method: str) -> tuple[float, float, float]:
+    """The colour of a method id (``kmeans/raw``, ``gmm/ae_e20_umap``, ``classifier``, ...) in every figure."""
+    if method == "classifier":
+        return matplotlib.colors.to_rgb(CLASSIFIER_COLOR)
+    algo, _, feat = method.rpartition("/")
+    parts = feat.split("_")
+    epochs = next((p[1:] for p in parts if p.startswith("e") and p[1:].isdigit()), None)
+    color = matplotlib.colors.to_rgb(PIXEL_HUE if epochs is None else ae_hue(int(epochs)))
+    if any(p.startswith("pca") for p in parts):
+        color = _mix(color, "black", 0.4)
+    if "umap" in parts:
+        color = _mix(color, "white", 0.45)
+    if algo == "gmm":
+        color = _mix(color, "black", 0.35)
+    return color
 
 
 def plot_confusion(cm: np.ndarray, path, method: str, seed: int, accuracy: float, all_accuracies=None) -> None:
@@ -41,13 +83,15 @@ def plot_confusion(cm: np.ndarray, path, method: str, seed: int, accuracy: float
     save_figure(fig, path)
 
 
-def plot_sweep(table: pd.DataFrame, path, title: str) -> None:
-    """Accuracy (mean ± sd over seeds, and every seed) against PCA components."""
+def plot_sweep(table: pd.DataFrame, path, title: str, method: str | None = None) -> None:
+    """Accuracy (mean ± sd over seeds, and every seed) against PCA components.
+
+    ``method``: the method id whose colour the curve takes (e.g. ``kmeans/ae_e20_pca``)."""
     g = table.groupby("components")["accuracy"]
     mean, sd = g.mean(), g.std(ddof=1).fillna(0)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.scatter(table["components"], table["accuracy"], s=10, color="0.6", label="one seed")
-    ax.errorbar(mean.index, mean.values, yerr=sd.values, marker="o", capsize=3, color="C3", label="mean ± sd")
+    ax.errorbar(mean.index, mean.values, yerr=sd.values, marker="o", capsize=3, color=method_color(method) if method else "C3", label="mean ± sd")
     ax.set_xscale("log", base=2)
     ax.set_xticks(mean.index)
     ax.set_xticklabels([str(c) for c in mean.index])
@@ -108,4 +152,95 @@ def plot_denoise_curves(table: pd.DataFrame, path) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"De-noising, mean ± sd over {int(table['seeds'].iloc[0])} seeds, {int(table['n'].iloc[0])} held-out images", fontsize=10)
+    save_figure(fig, path)
+
+
+def plot_accuracy(records: list[dict], methods: list[str], study: dict[str, float], path, title: str) -> None:
+    """Accuracy per method: every seed, mean ± sd over seeds, and the study's number where it reported one.
+
+    ``records``: metrics dicts (method, seed, accuracy); ``methods``: the order, top to bottom.
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(methods) + 1.6))
+    y = np.arange(len(methods))[::-1]
+    study_shown = False
+    for yi, method in zip(y, methods):
+        acc = np.array([r["accuracy"] for r in records if r["method"] == method], dtype=float)
+        color = method_color(method)
+        sd = acc.std(ddof=1) if len(acc) > 1 else 0.0
+        ax.errorbar(acc.mean(), yi, xerr=sd, fmt="o", ms=8, capsize=5, lw=2, color=color, zorder=3)
+        ax.scatter(acc, np.full(len(acc), yi - 0.22), s=14, color=color, alpha=0.7, zorder=2)
+        ax.annotate(f"{acc.mean():.3f}", (acc.mean(), yi + 0.18), ha="center", va="bottom", fontsize=8)
+        if method in study:
+            ax.scatter([study[method]], [yi], marker="D", s=60, facecolor="none", edgecolor="black", lw=1.5, zorder=4,
+                       label=None if study_shown else "study's reported value (one run)")
+            ax.annotate(f"study {study[method]:.4f}", (1.01, yi), xycoords=("axes fraction", "data"), va="center", fontsize=8)
+            study_shown = True
+    ax.errorbar([], [], xerr=[], fmt="o", color="0.4", capsize=5, label="mean ± sd over seeds")
+    ax.scatter([], [], s=14, color="0.4", alpha=0.7, label="one seed")
+    ax.set_yticks(y)
+    ax.set_yticklabels([describe(m) for m in methods])
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.8, len(methods) - 0.3)
+    ax.set_xlabel("accuracy (fraction of images; clusters aligned to digits by Hungarian matching)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=8, frameon=False)
+    ax.set_title(title, fontsize=10)
+    save_figure(fig, path)
+
+
+def plot_training(histories: dict[int, pd.DataFrame], epochs: int, path) -> None:
+    """Training loss per epoch of the autoencoder trained for ``epochs`` epochs, one line per seed."""
+    color = ae_hue(epochs)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    markers = "osD^vP*X"
+    for i, (seed, h) in enumerate(sorted(histories.items())):
+        ax.plot(h["epoch"], h["loss"], marker=markers[i % len(markers)], ms=5, color=color, alpha=0.85,
+                linestyle=("-", "--", ":", "-.")[i % 4], label=f"seed {seed}: final {h['loss'].iloc[-1]:.4f}")
+    ax.set_yscale("log")
+    plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_locator(ticker.LogLocator(subs=(2, 3, 5)))
+    ax.yaxis.set_minor_formatter(plain)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss: mean squared error per pixel\n(intensities scaled to [0, 1]; log scale)")
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    ax.set_title(f"Autoencoder trained for {epochs} epochs: loss per epoch, {len(histories)} seeds", fontsize=10)
+    save_figure(fig, path)
+
+
+def plot_embeddings(points: np.ndarray, labels: np.ndarray, explained: np.ndarray, path, title: str) -> None:
+    """A 2-D view (first two principal components) of a feature set, coloured by digit."""
+    fig, ax = plt.subplots(figsize=(6.2, 5.6))
+    cmap = plt.get_cmap("tab10")
+    for digit in np.unique(labels):
+        at = labels == digit
+        ax.scatter(points[at, 0], points[at, 1], s=12, color=cmap(int(digit) % 10), alpha=0.6, label=str(digit), linewidths=0)
+    for digit in np.unique(labels):
+        cx, cy = np.median(points[labels == digit], axis=0)
+        ax.text(cx, cy, str(digit), fontsize=14, fontweight="bold", ha="center", va="center", color=cmap(int(digit) % 10),
+                path_effects=[patheffects.withStroke(linewidth=3, foreground="white")])
+    ax.set_xlabel(f"principal component 1 ({100 * explained[0]:.1f} % of variance)")
+    ax.set_ylabel(f"principal component 2 ({100 * explained[1]:.1f} % of variance)")
+    ax.legend(title="digit", fontsize=8, title_fontsize=8, markerscale=1.5, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.grid(alpha=0.3)
+    ax.set_title(title, fontsize=10)
+    save_figure(fig, path)
+
+
+def plot_samples(images: np.ndarray, labels: np.ndarray, per_class: int, path, title: str) -> None:
+    """A grid of digits (uint8 intensities): one row per class, its first ``per_class`` images."""
+    classes = np.unique(labels)
+    fig, axes = plt.subplots(len(classes), 1, figsize=(0.6 * per_class + 0.6, 0.62 * len(classes) + 0.5), squeeze=False,
+                             layout="constrained")
+    for ax, digit in zip(axes[:, 0], classes):
+        picked = images[labels == digit][:per_class].astype(float)
+        pad = np.full((len(picked), images.shape[1], 2), 255.0)  # a white gap between digits
+        strip = np.concatenate([np.concatenate([im, p], axis=1) for im, p in zip(picked, pad)], axis=1)[:, :-2]
+        ax.imshow(strip, cmap="gray", vmin=0, vmax=255, interpolation="nearest")  # white ink on black, as the de-noising grid
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(str(digit), rotation=0, ha="right", va="center", fontsize=11)
+    fig.suptitle(title, fontsize=10)
     save_figure(fig, path)

@@ -32,15 +32,32 @@ def summary_table(records: list[dict], dataset: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def compare(records: list[dict], a: str, b: str, key: str = "accuracy") -> dict:
-    """Welch t-test of method ``b`` against ``a`` over seeds: difference and p-value."""
+def compare(records: list[dict], a: str, b: str, key: str = "accuracy", confidence: float = 0.95) -> dict:
+    """Welch t-test of method ``b`` against ``a`` over seeds: difference (b - a), p-value and
+    the Welch t-interval of the difference (``ci_low``, ``ci_high``; NaN with fewer than 2 seeds)."""
     x = [r[key] for r in records if r["method"] == a]
     y = [r[key] for r in records if r["method"] == b]
-    diff = float(np.mean(y) - np.mean(x))
-    if len(x) < 2 or len(y) < 2:
-        return {"diff": diff, "p": float("nan")}
-    res = stats.ttest_ind(y, x, equal_var=False)
-    return {"diff": diff, "p": float(res.pvalue)}
+    return welch(np.mean(x), np.std(x, ddof=1) if len(x) > 1 else 0.0, len(x),
+                 np.mean(y), np.std(y, ddof=1) if len(y) > 1 else 0.0, len(y), confidence)
+
+
+def welch(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int, confidence: float = 0.95) -> dict:
+    """Welch comparison of b against a from summary statistics: diff (b - a), p, ci_low, ci_high, df.
+
+    With no spread on either side (sd 0) the difference is exact: the interval is the point and
+    p is 0 (different) or 1 (equal). With fewer than 2 values on a side everything but diff is NaN."""
+    diff = float(mean_b - mean_a)
+    nan = float("nan")
+    if n_a < 2 or n_b < 2:
+        return {"diff": diff, "p": nan, "ci_low": nan, "ci_high": nan, "df": nan, "n_a": n_a, "n_b": n_b}
+    va, vb = sd_a**2 / n_a, sd_b**2 / n_b
+    se = float(np.sqrt(va + vb))
+    if se == 0.0:
+        return {"diff": diff, "p": float(diff == 0.0), "ci_low": diff, "ci_high": diff, "df": nan, "n_a": n_a, "n_b": n_b}
+    df = float((va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1)))
+    half = float(stats.t.ppf(0.5 + confidence / 2, df) * se)
+    p = float(2 * stats.t.sf(abs(diff) / se, df))
+    return {"diff": diff, "p": p, "ci_low": diff - half, "ci_high": diff + half, "df": df, "n_a": n_a, "n_b": n_b}
 
 
 def _fmt(row: pd.Series, key: str) -> str:

@@ -70,10 +70,20 @@ rule pca_sweep:
     """Accuracy against PCA component count, over seeds (the study picked 32 by trials)."""
     input:
         features=expand(f"{R}/features/ae_e{sweep_epochs()}_s{{seed}}.npz", seed=SEEDS),
-        code=lib("cluster.py", "metrics.py", "plots.py"),
+        code=lib("cluster.py", "metrics.py", "plots.py", "study.py"),
     output:
-        table=f"{R}/pca_sweep.csv",
-        figure=f"{R}/figures/pca_sweep.png",
+        table=report(
+            f"{R}/pca_sweep.csv",
+            caption="../report/pca_sweep_table.rst",
+            category="PCA sweep",
+            labels={"result": "table: accuracy per component count and seed"},
+        ),
+        figure=report(
+            f"{R}/figures/pca_sweep.png",
+            caption="../report/pca_sweep.rst",
+            category="PCA sweep",
+            labels={"result": "figure: accuracy against component count"},
+        ),
     params:
         components=config["pca"]["sweep"],
         seeds=SEEDS,
@@ -130,9 +140,15 @@ rule plot_confusion:
     input:
         metrics=expand(f"{R}/metrics/{{{{algo}}}}/{{{{feat}}}}_s{{seed}}.json", seed=SEEDS),
         confusion=expand(f"{R}/metrics/{{{{algo}}}}/{{{{feat}}}}_s{{seed}}_confusion.csv", seed=SEEDS),
-        code=lib("plots.py"),
+        code=lib("plots.py", "study.py"),
     output:
-        figure=f"{R}/figures/confusion/{{algo}}_{{feat}}.png",
+        figure=report(
+            f"{R}/figures/confusion/{{algo}}_{{feat}}.png",
+            caption="../report/confusion.rst",
+            category="Clustering",
+            subcategory="Confusion matrices",
+            labels={"method": "{algo}/{feat}"},
+        ),
     params:
         seeds=SEEDS,
     log:
@@ -152,10 +168,22 @@ rule summarize:
     input:
         metrics=[f"{R}/metrics/{a}/{f}_s{s}.json" for a, f in methods() for s in SEEDS],
         classifier=expand(f"{R}/metrics/classifier_s{{seed}}.json", seed=SEEDS),
-        code=lib("summary.py", "metrics.py"),
+        sweep=f"{R}/pca_sweep.csv",
+        denoising=denoising_table(),
+        code=lib("summary.py", "metrics.py", "study.py", "claims.py"),
     output:
-        csv=f"{R}/summary.csv",
-        md=f"{R}/summary.md",
+        csv=report(
+            f"{R}/summary.csv",
+            caption="../report/summary_table.rst",
+            category="Summary",
+            labels={"figure": "table: every method over seeds"},
+        ),
+        md=report(
+            f"{R}/summary.md",
+            caption="../report/summary.rst",
+            category="Summary",
+            labels={"figure": "results: the study's claims checked"},
+        ),
     params:
         dataset=DATASET,
         methods=[f"{a}/{f}" for a, f in methods()],

@@ -224,8 +224,27 @@ def denoise_targets():
     return [f"{DN}/denoising.csv", f"{DN}/denoising.md", f"{DN}/figures/examples.png", f"{DN}/figures/curves.png"]
 
 
+def embedding_views():
+    """Feature sets shown in 2-D in the report: pixels, each autoencoder's embeddings, UMAPs that are clustered."""
+    return ["raw", *[f"ae_e{e}" for e in EPOCHS], *[f for f in feature_sets() if f.endswith("_umap")]]
+
+
+def denoising_table():
+    """The de-noising table that the summary checks the study's Section 3 against; none without de-noising."""
+    return [f"{DN}/denoising.csv"] if "denoise" in config else []
+
+
+def report_figures():
+    """The figures made for the report (workflow/rules/report.smk)."""
+    figures = [f"{R}/figures/accuracy.png", f"{R}/figures/samples.png"]
+    figures += [f"{R}/figures/training/ae_e{e}.png" for e in EPOCHS]
+    figures += [f"{R}/figures/embeddings/{f}_s{SEEDS[0]}.png" for f in embedding_views()]
+    return figures
+
+
 def all_targets():
     targets = [f"{R}/summary.csv", f"{R}/summary.md", f"{R}/pca_sweep.csv", f"{R}/figures/pca_sweep.png"]
     targets += [f"{R}/figures/confusion/{a}_{f}.png" for a, f in methods()]
+    targets += report_figures()
     targets += denoise_targets()
     return targets

@@ -1,5 +1,8 @@
 """Rule summarize: one row per method, statistics over seeds, beside the study's number."""
 
+import pandas as pd
+
+from aeclust.claims import check_claims, claims_markdown
 from aeclust.io import load_json, save_table, save_text
 from aeclust.runtime import script_setup
 from aeclust.summary import summary_markdown, summary_table
@@ -9,5 +12,11 @@ log = script_setup(smk)
 records = [load_json(p) for p in [*smk.input.metrics, *smk.input.classifier]]
 table = summary_table(records, smk.params.dataset)
 save_table(smk.output.csv, table)
-save_text(smk.output.md, summary_markdown(table, smk.params.dataset, smk.params.seeds))
+sweep = pd.read_csv(smk.input.sweep)
+denoising = list(smk.input.get("denoising", []))  # empty when the workflow has no de-noising
+denoising = pd.read_csv(denoising[0]) if denoising else None
+claims = check_claims(records, smk.params.dataset, sweep, denoising)
+save_text(smk.output.md, summary_markdown(table, smk.params.dataset, smk.params.seeds) + "\n" + claims_markdown(claims, smk.params.seeds))
+for c in claims:
+    log.info("claim (section %s) %s: %s", c.section, c.claim, c.verdict)
 log.info("\n%s", table.to_string())

@@ -1,0 +1,16 @@
+"""Rule plot_embeddings: a feature set projected to its first two principal components, by digit."""
+
+from aeclust.cluster import load_features, reduce_pca
+from aeclust.plots import plot_embeddings
+from aeclust.runtime import script_setup
+from aeclust.study import describe
+
+smk = snakemake  # noqa: F821
+log = script_setup(smk)
+feat, seed = smk.wildcards.feat, int(smk.wildcards.seed)
+features, labels = load_features(smk.input.features)
+points, explained = reduce_pca(features, 2, seed)
+name = describe(f"kmeans/{feat}").split(" on ", 1)[1]  # "pixels", "AE 20 epochs", ...
+title = f"Features: {name} ({features.shape[1]} values per image), seed {seed}\nfirst two principal components of the {len(labels)} clustered images"
+plot_embeddings(points, labels, explained, smk.output.figure, title)
+log.info("%s: %s -> 2-D, explained variance %s", feat, features.shape, explained.round(3).tolist())
