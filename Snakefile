@@ -20,8 +20,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/autoencoder.smk"
 include: "workflow/rules/cluster.smk"
-include: "workflow/rules/manifold.smk"
 include: "workflow/rules/denoise.smk"
+include: "workflow/rules/manifold.smk"
 include: "workflow/rules/report.smk"
 
 

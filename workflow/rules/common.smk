@@ -210,6 +210,8 @@ def sweep_epochs():
 def ae_settings():
     ae = config["autoencoder"]
     s = {"kind": "autoencoder", "arch": ae["arch"]}
+    if ae["arch"] == "conv":
+        s.update(channels=ae["channels"])
     if ae["arch"] == "mlp":
         s.update(mlp_dims=ae["mlp_dims"], latent=ae["latent"])
     return s
