@@ -52,6 +52,18 @@ def _run_interruptible(cmd: list[str], timeout: float, env: dict, grace: float =
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
+def blob_images(n: int = 64, seed: int = 0):
+    """uint8 [n, 28, 28] images of white squares at seeded places: structure a network can learn."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(n, 28, 28, dtype=torch.uint8)
+    for i in range(n):
+        r, c = torch.randint(4, 20, (2,), generator=g).tolist()
+        x[i, r : r + 6, c : c + 6] = 255
+    return x
+
+
 def dry_run_jobs(workdir: Path, *args: str, configfile: Path | list[Path] | None = TINY) -> dict[str, int]:
     """Rule name -> number of jobs a dry run would execute."""
     out = snakemake(workdir, "-n", *args, "--quiet", "rules", configfile=configfile).stdout  # targets before --quiet's list

@@ -3,20 +3,14 @@ import torch
 
 from aeclust.models import CheckpointError, build_model, load_checkpoint, save_checkpoint
 from aeclust.runtime import resolve_device, set_seed
+from conftest import blob_images
 from aeclust.train import FitConfig, TrainingError, check_not_collapsed, fit, predict
 
 CONV = {"kind": "autoencoder", "arch": "conv"}
 MLP = {"kind": "autoencoder", "arch": "mlp", "mlp_dims": [64], "latent": 10}
 
 
-def images(n=64, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.zeros(n, 28, 28, dtype=torch.uint8)
-    # blobs at random places so there is structure to learn
-    for i in range(n):
-        r, c = torch.randint(4, 20, (2,), generator=g).tolist()
-        x[i, r : r + 6, c : c + 6] = 255
-    return x
+images = blob_images
 
 
 @pytest.mark.parametrize("settings,dim", [(CONV, 64), (MLP, 10)])

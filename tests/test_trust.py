@@ -30,19 +30,14 @@ from aeclust.download import DownloadError, fetch_dataset
 from aeclust.models import CheckpointError, build_model, load_checkpoint, save_checkpoint
 from aeclust.runtime import one_line, set_seed
 from aeclust.train import FitConfig, TrainingError, fit
-from conftest import MIRROR, REPO, SNAKEFILE, TINY, dry_run_jobs, overlay, snakemake
+from conftest import blob_images, MIRROR, REPO, SNAKEFILE, TINY, dry_run_jobs, overlay, snakemake
 
 CONV = {"kind": "autoencoder", "arch": "conv"}
 TINY_R = Path("results/mnist/tiny")  # the tiny preset's results folder, relative to a workdir
 
 
 def _images(n=48, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.zeros(n, 28, 28, dtype=torch.uint8)
-    for i in range(n):
-        r, c = torch.randint(4, 20, (2,), generator=g).tolist()
-        x[i, r : r + 6, c : c + 6] = 255
-    return x
+    return blob_images(n, seed)
 
 
 def _states_close(a: dict, b: dict, atol: float = 1e-6) -> bool:
