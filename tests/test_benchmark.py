@@ -1,0 +1,55 @@
+"""bench/benchmark.py: its --quick mode runs in CI so that the benchmark never rots."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+from conftest import MIRROR, REPO, assert_same_numbers
+
+BENCH = REPO / "bench" / "benchmark.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("benchmark", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_csv_accumulates_runs(tmp_path):
+    bench = _module()
+    path = tmp_path / "out" / "b.csv"
+    header = {"run": "r1", "mode": "quick", "commit": "abc", "host": "h", "cpu": "c", "cores": 2, "threads": 2,
+              "device": "cpu", "load_start": "", "load_end": ""}
+    bench.append_csv(path, [bench._row("kernels", "m", 1.5, "GFLOP/s")], header)
+    bench.append_csv(path, [bench._row("kernels", "m", 2.0, "GFLOP/s", "x")], {**header, "run": "r2"})
+    rows = list(csv.DictReader(path.open()))
+    assert [(r["run"], r["metric"], float(r["value"])) for r in rows] == [("r1", "m", 1.5), ("r2", "m", 2.0)]
+    assert list(rows[0]) == bench.CSV_FIELDS
+
+
+@pytest.mark.e2e
+def test_quick_benchmark(tmp_path, tiny_results):
+    """The table and the CSV are complete. Its run of the tiny config is also the second
+    run of the determinism check: on CPU it reports exactly the numbers of ``tiny_run``."""
+    out, workdir = tmp_path / "bench.csv", tmp_path / "run"
+    proc = subprocess.run([sys.executable, str(BENCH), "--quick", "--csv", str(out), "--mirror", str(MIRROR),
+                           "--workdir", str(workdir)], capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    table = proc.stdout
+    for metric in ("float32 matmul", "train conv", "train mlp 784-", "train mlp 784-500-500-2000-10 (N2D)",
+                   "tiny: end to end, download excluded", "tiny: no-op rerun (median of 3)",
+                   "tiny: jobs after pca.components 8 -> 4 (dry run)"):
+        assert f"| {metric}" in table, table
+    assert "only PCA and its dependents: yes" in table, table
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 10 and all(r["mode"] == "quick" for r in rows)
+    values = {(r["metric"], r["unit"]): float(r["value"]) for r in rows}
+    assert all(v > 0 for v in values.values()), values
+    assert values[("tiny: jobs after pca.components 8 -> 4 (dry run)", "jobs")] >= 2  # reduce_pca, one per seed at least
+    assert_same_numbers(workdir / "results" / "mnist" / "tiny", tiny_results)  # determinism
