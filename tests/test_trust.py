@@ -199,6 +199,34 @@ def test_nan_epoch_never_becomes_a_resume_point(tmp_path):
     assert blob["epoch"] == 1 and all(torch.isfinite(v.float()).all() for v in blob["model"].values())
 
 
+def test_every_training_rule_checkpoints_each_epoch():
+    """A preempted training job resumes instead of starting over: every train_* script
+    hands its training loop a resume file beside the model, removed once the model is written."""
+    scripts = sorted((REPO / "workflow" / "scripts").glob("train_*.py"))
+    assert scripts
+    for script in scripts:
+        text = script.read_text()
+        assert "checkpoint=" in text and '.resume")' in text and ".unlink(missing_ok=True)" in text, script.name
+
+
+def test_classifier_resume_equals_uninterrupted(tmp_path):
+    """The classifier's loop (cross-entropy, SGD) resumes exactly, as the autoencoders' does."""
+    settings = {"kind": "classifier", "hidden": [32]}
+    x, y = _images(60), torch.arange(60) % 10
+
+    def train(epochs, checkpoint=None):
+        set_seed(6)
+        model = build_model(settings)
+        cfg = FitConfig(epochs, 10, 0.05, 6, loss="ce", optimizer="sgd", checkpoint=checkpoint, resume_key=settings)
+        fit(model, x, cfg, targets=y)
+        return model.state_dict()
+
+    ckpt = tmp_path / "classifier.pt.resume"
+    full = train(3)
+    train(2, ckpt)
+    assert _states_close(full, train(3, ckpt))
+
+
 def test_killed_writer_leaves_nothing_at_the_target(tmp_path):
     """SIGKILL in the middle of an atomic write: the target never exists half-written."""
     target = tmp_path / "features.npz"

@@ -1,5 +1,7 @@
 """Rule train_classifier: the supervised reference, scored on the clustering subset."""
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -17,10 +19,12 @@ set_seed(seed)
 train, test = load_npz(smk.input.train), load_npz(smk.input.cluster)
 settings = {**p.model, "seed": seed, "lr": p.lr, "batch_size": p.batch_size, "epochs": p.epochs}
 model = build_model(settings)
-cfg = FitConfig(p.epochs, p.batch_size, p.lr, seed, loss="ce", optimizer="sgd")
+resume = Path(smk.output.model + ".resume")  # per-epoch checkpoint: a killed job resumes from it
+cfg = FitConfig(p.epochs, p.batch_size, p.lr, seed, loss="ce", optimizer="sgd", checkpoint=resume, resume_key=settings)
 fit(model, torch.from_numpy(train["images"]), cfg, targets=torch.from_numpy(train["labels"]), device=device)
 predicted = predict(model, torch.from_numpy(test["images"]), device=device).argmax(1).numpy()
 accuracy = float(np.mean(predicted == test["labels"]))
 log.info("supervised accuracy on the clustering subset: %.4f", accuracy)
 save_checkpoint(smk.output.model, model.cpu(), settings)
 save_json(smk.output.metrics, {"method": "classifier", "seed": seed, "accuracy": accuracy, "n": int(len(predicted))})
+resume.unlink(missing_ok=True)
