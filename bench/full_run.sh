@@ -10,7 +10,7 @@
 #   nohup bench/full_run.sh full-bench mnist 0 1 2 > bench/out/full-bench.log 2>&1 &
 #
 # Run it in the project's virtual environment. Writes bench/out/<dataset>-<experiment>/:
-# timings.tsv (per step: wall seconds, the 1-minute load average before and after, since
+# timings.tsv (appended to; per step: wall seconds, the 1-minute load average before and after, since
 # the 2 cores are shared, and the torch.mm float32 rate right after) and tables.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,12 +24,16 @@ out=bench/out/$dataset-$experiment
 results=results/$dataset/$experiment
 mkdir -p "$out"
 timings=$out/timings.tsv
-printf 'step\twall_s\tload_before\tload_after\tmatmul_gflops\n' >"$timings"
+[[ -f $timings ]] || printf 'step\twall_s\tload_before\tload_after\tmatmul_gflops\n' >"$timings"
 
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}  # what the workflow's jobs get (common.smk)
 
+# Reruns only for changed settings, input lists or scripts, never for a newer file: on
+# a tree that others edit meanwhile, a touched library module must not retrain a seed
+# that is already measured.
 smk() {  # snakemake on the full preset; extra config files and targets as arguments
-    snakemake --cores 2 --configfile config/full.yaml "$@" --config experiment="$experiment" dataset="$dataset"
+    snakemake --cores 2 --rerun-triggers params input software-env code --configfile config/full.yaml "$@" \
+        --config experiment="$experiment" dataset="$dataset"
 }
 load() { cut -d' ' -f1 /proc/loadavg; }
 matmul() { python -c 'import sys; sys.path.insert(0, "bench"); from ae_speed import matmul_gflops, set_threads; set_threads(2); print(f"{matmul_gflops():.1f}")'; }
