@@ -18,7 +18,8 @@ import statistics
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the workflow's jobs run (common.smk); before torch loads OpenMP
+if "OMP_WAIT_POLICY" not in os.environ:  # as the workflow's jobs run (common.smk); before torch loads OpenMP
+    os.environ.setdefault("GOMP_SPINCOUNT", "3000")
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import yaml  # noqa: E402

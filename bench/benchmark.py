@@ -37,6 +37,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))  # the library of this checkout, installed or not
+if "OMP_WAIT_POLICY" not in os.environ:  # the OpenMP waiting the workflow's jobs get (common.smk), before torch loads
+    os.environ.setdefault("GOMP_SPINCOUNT", "3000")
 
 import torch  # noqa: E402
 import yaml  # noqa: E402

@@ -99,11 +99,14 @@ if config["mirror"]:
     os.environ.setdefault("AECLUST_MIRROR", config["mirror"])
 
 # OpenMP threads that spin while they wait (libgomp's default) starve each other when
-# other processes share the cores: measured on 2 shared cores, the MLP autoencoder
-# trained at 250-370 samples/s with 2 spinning threads, 1,700-3,400 with passive ones
-# and 2,100-2,600 with 1 thread. Passive waiting is what a job on a shared machine
-# wants; the environment wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# other processes share the cores; threads that sleep at once (OMP_WAIT_POLICY=PASSIVE)
+# pay a wake-up on each of the ~100 operations of a training step. A short spin is both:
+# measured on 2 cores, N2D's MLP autoencoder (batch 256) alone: 181 GFLOP/s spinning,
+# 128 passive, 148 with GOMP_SPINCOUNT=3000; two trainings at once on the 2 cores
+# (samples/s each): 1,400 spinning (collapse), 4,440 passive, 3,810 short spin. libgomp
+# reads GOMP_SPINCOUNT (other OpenMP runtimes ignore it); the environment wins.
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "3000")
 
 # Scripts import the library of this checkout (the files tracked as inputs), with or
 # without `pip install -e .`, and inside --use-conda environments too.
