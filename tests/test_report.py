@@ -11,7 +11,7 @@ from scipy import stats
 
 from aeclust import claims, plots
 from aeclust.claims import HOLDS, OPPOSITE, UNCLEAR, UNTESTED
-from aeclust.summary import compare, welch
+from aeclust.summary import compare, published_markdown, summary_table, welch
 from conftest import REPO, TINY, snakemake
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -82,6 +82,30 @@ def test_verdicts():
     assert claims.clustering_claims(noisy)[0].verdict == UNCLEAR
     single = records("kmeans/raw", [0.5]) + records("classifier", [0.9])
     assert claims.clustering_claims(single)[0].verdict == UNTESTED
+
+
+def test_published_results_ranked_beside_ours():
+    recs = records("kmeans/raw", [0.52, 0.54, 0.53]) + records("kmeans/ae_e40_umap", [0.975, 0.98, 0.977])
+    recs = [{**r, "nmi": r["accuracy"] - 0.05, "ari": r["accuracy"] - 0.1} for r in recs]
+    text = published_markdown(summary_table(recs, "mnist"), {"DEC": 0.84, "N2D": 0.979, "IIC": 0.99}, "mnist")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| method")]
+    assert [r.split(" | ")[0].strip("| ") for r in rows] == [
+        "IIC", "N2D", "K-Means on AE 40 epochs + UMAP (`kmeans/ae_e40_umap`)", "DEC",
+        "K-Means on pixels (`kmeans/raw`)"]
+    assert "| this run, 3 seeds | 0.9773 ± 0.0025 | 0.9273 ± 0.0025 |" in text
+    assert "| N2D | published | 0.979 | - | - |" in text
+
+
+def test_published_results_only_for_the_whole_dataset():
+    def published(cluster):
+        text = (REPO / "workflow/rules/common.smk").read_text()
+        src = text[text.index("def published():"):text.index("def denoising_table():")]
+        scope = {"config": {"subsets": {"cluster": cluster}}, "DS": yaml.safe_load((REPO / "config/config.yaml").read_text())["datasets"]["mnist"]}
+        exec(src, scope)
+        return scope["published"]()
+    assert published({"split": "all", "per_class": None})["N2D"] == 0.979
+    assert published({"split": "test", "per_class": 100}) == {}
+    assert published({"split": "all", "per_class": 100}) == {}
 
 
 def test_study_claims_on_study_like_numbers():

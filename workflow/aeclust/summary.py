@@ -83,3 +83,29 @@ def summary_markdown(table: pd.DataFrame, dataset: str, seeds: list[int]) -> str
             f"| {row['accuracy_min']:.4f}-{row['accuracy_max']:.4f} | {study} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def published_markdown(table: pd.DataFrame, published: dict[str, float], dataset: str) -> str:
+    """Our methods (mean ± sd over seeds) and the papers' accuracies in one ranking.
+
+    The papers report one number each (usually their best or mean run) on the same whole
+    dataset; they have no spread to compare against, so the ranking is all this claims."""
+    rows = [(row["accuracy_mean"], f"{row['description']} (`{row['method']}`)", f"this run, {row['seeds']} seeds",
+             f"{row['accuracy_mean']:.4f} ± {row['accuracy_sd']:.4f}", _fmt_point(row, "nmi"), _fmt_point(row, "ari"))
+            for _, row in table.iterrows()]
+    rows += [(acc, name, "published", f"{acc:.3f}", "-", "-") for name, acc in published.items()]
+    lines = [
+        f"## Beside published results: {dataset}",
+        "",
+        "Accuracy on the same whole dataset; ours as mean ± sd over seeds, the papers' as they report it.",
+        "",
+        "| method | source | accuracy | NMI | ARI |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {name} | {source} | {acc} | {nmi} | {ari} |" for _, name, source, acc, nmi, ari in sorted(rows, key=lambda r: -r[0])]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt_point(row: pd.Series, key: str) -> str:
+    value = row.get(f"{key}_mean")
+    return "-" if value is None or pd.isna(value) else f"{value:.4f} ± {row[f'{key}_sd']:.4f}"

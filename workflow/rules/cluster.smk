@@ -188,6 +188,7 @@ rule summarize:
         dataset=DATASET,
         methods=[f"{a}/{f}" for a, f in methods()],
         seeds=SEEDS,
+        published=published(),
     log:
         f"{LOGS}/summarize.log",
     threads: 1

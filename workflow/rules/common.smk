@@ -234,6 +234,14 @@ def embedding_views():
     return ["raw", *[f"ae_e{e}" for e in EPOCHS], *[f for f in feature_sets() if f.endswith("_umap")]]
 
 
+def published():
+    """The papers' accuracies for this dataset (summary.md shows them beside ours), only when
+    we cluster the images they clustered: all of them."""
+    cluster = config["subsets"]["cluster"]
+    whole = cluster["split"] == "all" and cluster["per_class"] is None
+    return dict(DS.get("published", {})) if whole else {}
+
+
 def denoising_table():
     """The de-noising table that the summary checks the study's Section 3 against; none without de-noising."""
     return [f"{DN}/denoising.csv"] if "denoise" in config else []
