@@ -45,8 +45,15 @@ def deterministic_cuda() -> None:
 
 
 def set_threads(threads: int) -> None:
-    """Make torch and the BLAS/OpenMP pools of NumPy/scikit-learn use ``threads`` cores."""
+    """Make torch and the BLAS/OpenMP pools of NumPy/scikit-learn use ``threads`` cores.
+
+    Also flushes denormal floats to zero. That flag is per thread and OpenMP's worker
+    threads copy it from the main thread when they are made, so it is set here, before
+    torch's first parallel operation makes them: set later (once the pool exists) it reaches
+    the main thread alone. Why: see :func:`aeclust.train.fit`.
+    """
     threads = max(1, int(threads))
+    torch.set_flush_denormal(True)
     torch.set_num_threads(threads)
     try:
         from threadpoolctl import threadpool_limits

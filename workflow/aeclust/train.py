@@ -112,9 +112,11 @@ def fit(
     for ``loss='mse'`` the target is the clean input and ``corrupt(clean, generator)``, when
     given, makes the network's input (a de-noiser). Raises :class:`TrainingError` on a NaN loss.
 
-    Sets flush-to-zero for denormal floats (process-wide, CPU): as a model settles, Adam's
-    moments and the small gradients turn denormal and x86 arithmetic on them is slow; N2D's
-    MLP on 2 cores fell from 6,400 to 4,800 samples/s at epoch 3 without it, 7,000 with it.
+    Flushes denormal floats to zero (CPU): as a model settles, Adam's moments and the small
+    gradients turn denormal and x86 arithmetic on them is slow; N2D's MLP on 2 cores fell
+    from 6,400 to 4,800 samples/s at epoch 3 without it, 7,000 with it. The flag is per
+    thread: call :func:`aeclust.runtime.set_threads` first (the workflow's scripts do) so that
+    OpenMP's worker threads get it too; here it reaches the calling thread.
     """
     torch.set_flush_denormal(True)
     device = torch.device(device)
