@@ -17,6 +17,7 @@ CASES = [
     ("seeds: 3", "config error at seeds: 3 is not of type 'array'"),
     ("device: gpu", "config error at device: 'gpu' is not one of ['auto', 'cpu', 'cuda']"),
     ("pca: {epochs: [7]}", "pca/epochs: [7] not in autoencoder/epochs [1, 2]"),
+    ("subsets: {train: {split: test, exclude_cluster: false}}", "denoise/enabled: de-noisers are scored on the clustering images, which may be training images"),
 ]
 
 

@@ -114,6 +114,8 @@ def test_full_preset_dag(tmp_path):
     assert jobs["train_autoencoder"] == 3 and jobs["embed_umap"] == 6
     assert jobs["cluster_kmeans"] == 12 and jobs["cluster_gmm"] == 3
     assert "reduce_pca" not in jobs and jobs["pca_sweep"] == 1
+    # every image is a training image here, so nothing is held out to score de-noisers on
+    assert not {"train_denoiser", "evaluate_denoiser", "summarize_denoising"} & set(jobs)
     fashion = dry_run_jobs(tmp_path, "--config", "dataset=fashion-mnist", configfile=REPO / "config" / "full.yaml")
     assert fashion == jobs
 

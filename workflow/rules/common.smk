@@ -76,7 +76,12 @@ def _semantic_errors(cfg):
 
 
 def _denoise_errors(cfg):
-    den, cluster = cfg["denoise"], cfg["subsets"]["cluster"]
+    den, cluster, train = cfg["denoise"], cfg["subsets"]["cluster"], cfg["subsets"]["train"]
+    splits = {cluster["split"], train["split"]}
+    if den["enabled"] and not train["exclude_cluster"] and (len(splits) == 1 or "all" in splits):
+        yield (f"denoise/enabled: de-noisers are scored on the clustering images, which may be training images here "
+               f"(subsets.train.exclude_cluster: false, splits {cluster['split']} and {train['split']}); "
+               "set denoise.enabled: false or make the sets disjoint")
     labels = [_rate_label(r) for r in den["rates"]]
     if len(set(labels)) < len(labels):
         yield f"denoise/rates: {den['rates']} name the same rate twice at 6 decimals ({labels})"
@@ -226,6 +231,8 @@ def denoiser_settings():
 
 
 def denoise_targets():
+    if not config["denoise"]["enabled"]:
+        return []
     return [f"{DN}/denoising.csv", f"{DN}/denoising.md", f"{DN}/figures/examples.png", f"{DN}/figures/curves.png"]
 
 
@@ -244,7 +251,7 @@ def published():
 
 def denoising_table():
     """The de-noising table that the summary checks the study's Section 3 against; none without de-noising."""
-    return [f"{DN}/denoising.csv"] if "denoise" in config else []
+    return [f"{DN}/denoising.csv"] if config["denoise"]["enabled"] else []
 
 
 def report_figures():
