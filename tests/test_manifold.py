@@ -110,7 +110,7 @@ def test_default_config_has_no_manifold_steps(tmp_path):
 
 def test_full_preset_dag(tmp_path):
     jobs = dry_run_jobs(tmp_path, configfile=REPO / "config" / "full.yaml")
-    # 3 seeds, one 40-epoch model each; K-Means on raw, raw_umap, ae_e40, ae_e40_umap; GMM on ae_e40_umap
+    # 3 seeds, one 80-epoch model each; K-Means on raw, raw_umap, ae_e80, ae_e80_umap; GMM on ae_e80_umap
     assert jobs["train_autoencoder"] == 3 and jobs["embed_umap"] == 6
     assert jobs["cluster_kmeans"] == 12 and jobs["cluster_gmm"] == 3
     assert "reduce_pca" not in jobs and jobs["pca_sweep"] == 1

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from aeclust.models import CheckpointError, build_model, load_checkpoint, save_checkpoint
-from aeclust.runtime import resolve_device, set_seed
+from aeclust.runtime import resolve_device, resolve_precision, set_seed
 from conftest import blob_images
 from aeclust.train import FitConfig, TrainingError, check_not_collapsed, fit, predict
 
@@ -30,6 +30,37 @@ def test_loss_falls_on_tiny_batch(settings):
     hist = fit(model, images(), FitConfig(epochs=8, batch_size=16, lr=3e-3, seed=0))
     assert hist[-1]["loss"] < 0.6 * hist[0]["loss"]
     assert all(h["samples_per_s"] > 0 for h in hist)
+
+
+@pytest.mark.parametrize("settings", [CONV, MLP])
+def test_bf16_trains_like_fp32(settings):
+    """bfloat16 autocast learns as fp32 does (loss within 10 %), keeps float32 weights, stays
+    deterministic, and differs from fp32 in the last bits (so the setting really acts)."""
+    hists, models = {}, {}
+    for precision in ("fp32", "bf16", "bf16"):
+        set_seed(0)
+        model = build_model(settings)
+        hist = fit(model, images(), FitConfig(epochs=8, batch_size=16, lr=3e-3, seed=0, precision=precision))
+        if precision in models:
+            assert all(torch.equal(a, b) for a, b in zip(models[precision].state_dict().values(), model.state_dict().values()))
+        hists[precision], models[precision] = hist, model
+    assert all(p.dtype == torch.float32 for p in models["bf16"].parameters())
+    assert hists["bf16"][-1]["loss"] < 0.6 * hists["bf16"][0]["loss"]
+    assert hists["bf16"][-1]["loss"] == pytest.approx(hists["fp32"][-1]["loss"], rel=0.1)
+    assert hists["bf16"][-1]["loss"] != hists["fp32"][-1]["loss"]
+
+
+def test_precision_setting(monkeypatch):
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
+    for native, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: native)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+        assert resolve_precision("auto", cpu) == expected
+    with pytest.raises(ValueError, match="config autoencoder.precision: expected auto, fp32 or bf16, got 'fp16'"):
+        resolve_precision("fp16", cpu)
+    with pytest.raises(ValueError, match="precision: expected fp32 or bf16, got 'auto'"):
+        fit(build_model(MLP), images(4), FitConfig(epochs=1, batch_size=4, lr=1e-3, seed=0, precision="auto"))
 
 
 def _train(seed, epochs=2, checkpoint=None):

@@ -29,7 +29,7 @@ def is_png(path, min_bytes=10_000):
 PRESET_METHODS = {
     "study": ["kmeans/raw", "kmeans/ae_e5", "kmeans/ae_e20", "kmeans/ae_e20_pca32", "classifier"],
     "tiny": ["kmeans/raw", "kmeans/ae_e1", "kmeans/ae_e2", "kmeans/ae_e2_pca8", "kmeans/ae_e2_umap", "gmm/ae_e2_umap", "classifier"],
-    "full": ["kmeans/raw", "kmeans/raw_umap", "kmeans/ae_e40", "kmeans/ae_e40_umap", "gmm/ae_e40_umap", "classifier"],
+    "full": ["kmeans/raw", "kmeans/raw_umap", "kmeans/ae_e80", "kmeans/ae_e80_umap", "gmm/ae_e80_umap", "classifier"],
 }
 
 

@@ -31,6 +31,25 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` -> ``bf16`` where the hardware multiplies bfloat16 natively, else ``fp32``.
+
+    Native: a CUDA GPU with bf16 support, or a CPU with AMX or AVX-512 BF16 (there
+    oneDNN's bf16 matrix multiply is several times the float32 rate; elsewhere bf16 is
+    emulated and slower than float32).
+    """
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"config autoencoder.precision: expected auto, fp32 or bf16, got {precision!r}")
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    native = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)() or getattr(
+        torch.cpu, "_is_avx512_bf16_supported", lambda: False
+    )()
+    return "bf16" if native else "fp32"
+
+
 def deterministic_cuda() -> None:
     """Reproducible CUDA runs: deterministic cuDNN/cuBLAS kernels instead of the fastest.
 

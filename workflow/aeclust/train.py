@@ -38,6 +38,7 @@ class FitConfig:
     seed: int
     loss: str = "mse"  # mse: reconstruct the clean input; ce: classify labels
     optimizer: str = "adam"  # adam | sgd
+    precision: str = "fp32"  # fp32 | bf16: bfloat16 autocast of the forward pass (weights and Adam stay float32)
     checkpoint: str | os.PathLike | None = None  # per-epoch resume file (deleted on success)
     resume_key: dict[str, Any] = field(default_factory=dict)  # settings a checkpoint must match to be resumed
 
@@ -117,7 +118,14 @@ def fit(
     from 6,400 to 4,800 samples/s at epoch 3 without it, 7,000 with it. The flag is per
     thread: call :func:`aeclust.runtime.set_threads` first (the workflow's scripts do) so that
     OpenMP's worker threads get it too; here it reaches the calling thread.
+
+    ``cfg.precision='bf16'`` runs the forward pass (and so the backward's matrix multiplies)
+    under bfloat16 autocast, the usual mixed precision: weights, gradients, Adam and the loss
+    stay float32. On a CPU with AMX, N2D's MLP trains 1.7x faster (10,300 -> 17,500 samples/s
+    on 2 cores); :func:`aeclust.runtime.resolve_precision` picks it where it is native.
     """
+    if cfg.precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision: expected fp32 or bf16, got {cfg.precision!r}")
     torch.set_flush_denormal(True)
     device = torch.device(device)
     fmt = _memory_format(model)
@@ -138,7 +146,9 @@ def fit(
             idx = perm[i : i + cfg.batch_size]
             clean = to_float(inputs[idx])
             x = corrupt(clean, g) if corrupt is not None else clean
-            out = model(x.contiguous(memory_format=fmt) if x.dim() == 4 else x)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+                out = model(x.contiguous(memory_format=fmt) if x.dim() == 4 else x)
+            out = out.float()
             if cfg.loss == "mse":
                 loss = F.mse_loss(out, clean)
             elif cfg.loss == "ce":

@@ -14,6 +14,7 @@ rule train_autoencoder:
         model=ae_settings(),
         batch_size=config["autoencoder"]["batch_size"],
         lr=config["autoencoder"]["lr"],
+        precision=config["autoencoder"]["precision"],
         device=config["device"],
     log:
         f"{LOGS}/train_autoencoder/e{{epochs}}_s{{seed}}.log",

@@ -7,7 +7,7 @@ import torch
 
 from aeclust.io import load_npz, save_json, save_table
 from aeclust.models import build_model, save_checkpoint
-from aeclust.runtime import resolve_device, script_setup, set_seed
+from aeclust.runtime import resolve_device, resolve_precision, script_setup, set_seed
 from aeclust.train import FitConfig, check_not_collapsed, fit, flops_per_sample, predict
 
 smk = snakemake  # noqa: F821
@@ -15,12 +15,13 @@ log = script_setup(smk)
 p, out = smk.params, smk.output
 seed, epochs = int(smk.wildcards.seed), int(smk.wildcards.epochs)
 device = resolve_device(p.device)
-settings = {**p.model, "seed": seed, "epochs": epochs, "batch_size": p.batch_size, "lr": p.lr}
+precision = resolve_precision(p.precision, device)
+settings = {**p.model, "seed": seed, "epochs": epochs, "batch_size": p.batch_size, "lr": p.lr, "precision": precision}
 set_seed(seed)
 images = torch.from_numpy(load_npz(smk.input.train)["images"])
 model = build_model(settings)
 resume = Path(out.model + ".resume")
-cfg = FitConfig(epochs, p.batch_size, p.lr, seed, checkpoint=resume, resume_key=settings)
+cfg = FitConfig(epochs, p.batch_size, p.lr, seed, precision=precision, checkpoint=resume, resume_key=settings)
 log.info("training %s on %d images on %s", settings, len(images), device)
 history = fit(model, images, cfg, device=device, flops_per_sample=flops_per_sample(build_model(settings), images))
 check_not_collapsed(predict(model, images[:512], device=device), f"autoencoder {out.model}")
