@@ -4,8 +4,8 @@ hits both alike.
 
     python bench/ae_speed.py [--data results/mnist/full/subsets/train.npz] [--epochs 3]
 
-Trains the autoencoder of config/full.yaml (same settings, fit() as the workflow
-runs it) and prints, per epoch, samples/s and GFLOP/s beside the torch.mm rate
+Trains the autoencoder of config/full.yaml (same settings and precision, fit() as the
+workflow runs it) and prints, per epoch, samples/s and GFLOP/s beside the torch.mm rate
 measured just before and after it, and their ratio. FLOPs are counted on a real
 training step (forward + backward matrix products), not estimated.
 """
@@ -27,7 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from aeclust.io import load_npz  # noqa: E402
 from aeclust.models import build_model  # noqa: E402
-from aeclust.runtime import set_seed, set_threads  # noqa: E402
+from aeclust.runtime import resolve_precision, set_seed, set_threads  # noqa: E402
 from aeclust.train import FitConfig, fit, flops_per_sample, to_float  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,23 +61,25 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, help="default: the config's")
+    ap.add_argument("--precision", choices=["fp32", "bf16", "auto"], help="default: the config's")
     args = ap.parse_args()
 
     set_threads(args.threads)
     ae = yaml.safe_load(Path(args.config).read_text())["autoencoder"]
     settings = {"kind": "autoencoder", "arch": ae["arch"], "mlp_dims": ae["mlp_dims"], "latent": ae["latent"]}
     batch_size = args.batch_size or ae["batch_size"]
+    precision = resolve_precision(args.precision or ae.get("precision", "fp32"), torch.device("cpu"))
     images = torch.from_numpy(load_npz(args.data)["images"])
     set_seed(0)
     model = build_model(settings)
     exact = training_flops(model, images[:batch_size])
     convention = flops_per_sample(build_model(settings), images)
-    print(f"{settings}, batch {batch_size}, {len(images)} images, {torch.get_num_threads()} threads")
+    print(f"{settings}, batch {batch_size}, {precision}, {len(images)} images, {torch.get_num_threads()} threads")
     print(f"training MFLOP/sample: {exact / 1e6:.2f} counted (fit's 3x-forward estimate: {convention / 1e6:.2f})")
 
     rows, mm_before = [], matmul_gflops()
     for epoch in range(1, args.epochs + 1):
-        cfg = FitConfig(epochs=1, batch_size=batch_size, lr=ae["lr"], seed=epoch)
+        cfg = FitConfig(epochs=1, batch_size=batch_size, lr=ae["lr"], seed=epoch, precision=precision)
         sps = fit(model, images, cfg)[-1]["samples_per_s"]
         mm_after = matmul_gflops()
         mm = (mm_before + mm_after) / 2

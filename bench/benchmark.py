@@ -10,6 +10,8 @@ What it measures (docs/performance.md explains each number):
 - the float32 matrix-multiply rate of this machine (GFLOP/s), the yardstick;
 - autoencoder training samples/s and achieved GFLOP/s per architecture (the study's
   conv and mlp, N2D's 784-500-500-2000-10 mlp), and their ratio to the yardstick;
+  where bfloat16 is native (``precision: auto`` picks it, as config/full.yaml does), also
+  the bfloat16 matmul rate and N2D's mlp trained under bf16 autocast;
 - wall time of whole workflow runs (the download is done first and not timed), and of a
   no-op rerun when everything is up to date (target: under 3 s);
 - how many jobs a dry run schedules after changing only pca.components (must be only
@@ -44,7 +46,7 @@ import torch  # noqa: E402
 import yaml  # noqa: E402
 
 from aeclust.models import build_model  # noqa: E402
-from aeclust.runtime import resolve_device, set_seed  # noqa: E402
+from aeclust.runtime import resolve_device, resolve_precision, set_seed  # noqa: E402
 from aeclust.train import FitConfig, fit, flops_per_sample  # noqa: E402
 
 DEFAULT_CSV = REPO / "bench" / "out" / "benchmark.csv"
@@ -63,14 +65,14 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def matmul_gflops(n: int, reps: int, device: torch.device, min_seconds: float = 0.2) -> float:
-    """Median float32 rate of n x n x n matrix multiplies (2 n^3 FLOPs each).
+def matmul_gflops(n: int, reps: int, device: torch.device, min_seconds: float = 0.2, dtype: torch.dtype = torch.float32) -> float:
+    """Median rate of n x n x n matrix multiplies (2 n^3 FLOPs each), float32 unless ``dtype``.
 
     Each of ``reps`` samples repeats the multiply for at least ``min_seconds``, so that a
     moment of contention on a shared machine moves one sample, not the answer.
     """
     g = torch.Generator().manual_seed(0)
-    a, b = (torch.randn(n, n, generator=g).to(device) for _ in range(2))
+    a, b = (torch.randn(n, n, generator=g).to(device=device, dtype=dtype) for _ in range(2))
     torch.mm(a, b)  # warm-up: thread pool, caches, kernels
     _sync(device)
     rates = []
@@ -100,7 +102,8 @@ def autoencoders() -> list[tuple[str, dict, int]]:
     ]
 
 
-def training_rate(settings: dict, n_images: int, batch_size: int, epochs: int, device: torch.device) -> tuple[float, float]:
+def training_rate(settings: dict, n_images: int, batch_size: int, epochs: int, device: torch.device,
+                  precision: str = "fp32") -> tuple[float, float]:
     """(samples/s, GFLOP/s) of autoencoder training: median over the epochs after the first.
 
     Synthetic uint8 images: the speed of these networks does not depend on pixel values.
@@ -110,7 +113,7 @@ def training_rate(settings: dict, n_images: int, batch_size: int, epochs: int, d
     set_seed(0)
     flops = flops_per_sample(build_model(settings), images)
     model = build_model(settings)
-    history = fit(model, images, FitConfig(epochs, batch_size, 1e-3, 0), device=device)
+    history = fit(model, images, FitConfig(epochs, batch_size, 1e-3, 0, precision=precision), device=device)
     rate = statistics.median(h["samples_per_s"] for h in (history[1:] or history))
     return rate, rate * flops / 1e9
 
@@ -289,6 +292,14 @@ def main(argv: list[str] | None = None) -> int:
         note = f"batch {batch}, {n_images} images, " + (f"median of epochs 2-{epochs}" if epochs > 2 else "epoch 2")
         rows.append(_row("kernels", f"train {label}", rate, "samples/s", note))
         rows.append(_row("kernels", f"train {label}", gflops, "GFLOP/s", f"{100 * gflops / peak:.1f} % of the matmul rate"))
+    if resolve_precision("auto", device) == "bf16":  # what config/full.yaml's precision: auto trains in here
+        peak16 = matmul_gflops(n, reps, device, dtype=torch.bfloat16)
+        rows.append(_row("kernels", f"bfloat16 matmul {n}x{n}", peak16, "GFLOP/s", f"{args.threads} threads, median of {reps} x 0.2 s"))
+        rate, gflops = training_rate(N2D, n_images, 256, epochs, device, precision="bf16")
+        label = "train mlp 784-500-500-2000-10 (N2D), bf16 autocast"
+        rows.append(_row("kernels", label, rate, "samples/s", f"batch 256, {n_images} images"))
+        rows.append(_row("kernels", label, gflops, "GFLOP/s",
+                         f"{100 * gflops / peak:.1f} % of the float32, {100 * gflops / peak16:.1f} % of the bfloat16 matmul rate"))
 
     if not args.no_workflow:
         workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aeclust-bench-"))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from conftest import MIRROR, REPO, assert_same_numbers
 
@@ -48,7 +49,9 @@ def test_quick_benchmark(tmp_path, tiny_results):
         assert f"| {metric}" in table, table
     assert "only PCA and its dependents: yes" in table, table
     rows = list(csv.DictReader(out.open()))
-    assert len(rows) == 10 and all(r["mode"] == "quick" for r in rows)
+    bf16 = _module().resolve_precision("auto", torch.device("cpu")) == "bf16"  # native here: 3 more rows
+    assert ("| train mlp 784-500-500-2000-10 (N2D), bf16 autocast" in table) == bf16, table
+    assert len(rows) == 10 + 3 * bf16 and all(r["mode"] == "quick" for r in rows)
     values = {(r["metric"], r["unit"]): float(r["value"]) for r in rows}
     assert all(v > 0 for v in values.values()), values
     assert values[("tiny: jobs after pca.components 8 -> 4 (dry run)", "jobs")] >= 2  # reduce_pca, one per seed at least
