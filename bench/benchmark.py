@@ -295,9 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     if resolve_precision("auto", device) == "bf16":  # what config/full.yaml's precision: auto trains in here
         peak16 = matmul_gflops(n, reps, device, dtype=torch.bfloat16)
         rows.append(_row("kernels", f"bfloat16 matmul {n}x{n}", peak16, "GFLOP/s", f"{args.threads} threads, median of {reps} x 0.2 s"))
-        rate, gflops = training_rate(N2D, n_images, 256, epochs, device, precision="bf16")
-        label = "train mlp 784-500-500-2000-10 (N2D), bf16 autocast"
-        rows.append(_row("kernels", label, rate, "samples/s", f"batch 256, {n_images} images"))
+        label, settings, batch = autoencoders()[-1]  # N2D's, as config/full.yaml trains it
+        rate, gflops = training_rate(settings, n_images, batch, epochs, device, precision="bf16")
+        label = f"train {label}, bf16 autocast"
+        rows.append(_row("kernels", label, rate, "samples/s", f"batch {batch}, {n_images} images"))
         rows.append(_row("kernels", label, gflops, "GFLOP/s",
                          f"{100 * gflops / peak:.1f} % of the float32, {100 * gflops / peak16:.1f} % of the bfloat16 matmul rate"))
 

@@ -121,8 +121,8 @@ def fit(
 
     ``cfg.precision='bf16'`` runs the forward pass (and so the backward's matrix multiplies)
     under bfloat16 autocast, the usual mixed precision: weights, gradients, Adam and the loss
-    stay float32. On a CPU with AMX, N2D's MLP trains 1.7x faster (10,300 -> 17,500 samples/s
-    on 2 cores); :func:`aeclust.runtime.resolve_precision` picks it where it is native.
+    stay float32. On a CPU with AMX, N2D's MLP trains 1.6x faster (10,300-11,200 -> 16,400-17,400
+    samples/s on 2 cores); :func:`aeclust.runtime.resolve_precision` picks it where it is native.
     """
     if cfg.precision not in ("fp32", "bf16"):
         raise ValueError(f"precision: expected fp32 or bf16, got {cfg.precision!r}")
