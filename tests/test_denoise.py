@@ -174,7 +174,7 @@ def test_denoising_dag_outputs(tiny_results):
 def test_denoise_settings_rerun_only_their_jobs(tiny_run, tmp_path):
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "denoise: {examples: 3}"))
     # summarize reads denoising.csv for the study's legibility claim, so it follows
-    assert jobs == {"evaluate_denoiser": 4, "summarize_denoising": 1, "plot_denoising": 1, "summarize": 1, "all": 1}
+    assert jobs == {"evaluate_denoiser": 4, "summarize_denoising": 1, "plot_denoising": 1, "summarize": 1, "default": 1}
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "denoise: {rates: [0.2, 0.5, 0.3]}"))
     assert jobs["train_denoiser"] == 2 and jobs["evaluate_denoiser"] == 2
     assert "train_classifier" not in jobs and "train_autoencoder" not in jobs

@@ -23,8 +23,8 @@ PROFILE = REPO / "profiles" / "slurm"
 # more CPUs pends for ever; one asking for more memory is refused at submission.
 NODE_CPUS, NODE_MEM_MB = 2, 23_000
 # Jobs Snakemake runs on the submitting host, never through sbatch: `localrules:`
-# (downloads need the internet) and `rule all`, which runs nothing.
-LOCAL_RULES = {"download_dataset", "all"}
+# (downloads need the internet) and the target rules `all` and `default`, which run nothing.
+LOCAL_RULES = {"download_dataset", "all", "default"}
 
 
 def network_rules() -> set[str]:

@@ -55,7 +55,7 @@ def test_training_logs_and_settings(tiny_results):
 
 def test_pca_change_reruns_only_pca_and_downstream(tiny_run, tmp_path):
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "pca: {components: 4}"))
-    assert jobs.keys() <= {"reduce_pca", "cluster_kmeans", "align_clusters", "plot_confusion", "plot_accuracy", "summarize", "all"}
+    assert jobs.keys() <= {"reduce_pca", "cluster_kmeans", "align_clusters", "plot_confusion", "plot_accuracy", "summarize", "default"}
     assert jobs["reduce_pca"] == 2 and jobs["cluster_kmeans"] == 2
 
 
@@ -73,7 +73,7 @@ def test_new_epoch_count_trains_only_new_models(tiny_run, tmp_path):
 
 def test_model_code_edit_marks_models_stale(tiny_run):
     # Snakemake ignores a newer mtime when the content is unchanged, so edit for real
-    models = REPO / "workflow" / "aeclust" / "models.py"
+    models = REPO / "workflow" / "scripts" / "aeclust" / "models.py"
     st, text = models.stat(), models.read_text()
     try:
         models.write_text(text + "\n# an edit\n")
@@ -88,4 +88,4 @@ def test_model_code_edit_marks_models_stale(tiny_run):
 
 def test_forcerun_one_rule(tiny_run):
     jobs = dry_run_jobs(tiny_run, "--forcerun", "pca_sweep")
-    assert jobs == {"pca_sweep": 1, "summarize": 1, "all": 1}  # the summary checks the sweep's claim
+    assert jobs == {"pca_sweep": 1, "summarize": 1, "default": 1}  # the summary checks the sweep's claim

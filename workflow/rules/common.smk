@@ -1,125 +1,44 @@
 # Helpers shared by the workflow: config validation, paths, target lists, input
 # functions and wildcard constraints. The other .smk files hold only rules.
-import os
-from pathlib import Path, PurePosixPath
+import importlib.util
 
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 
+def _library_module(name):
+    """One torch-free module of the library, loaded from its file: parse time needs it
+    before any job runs, and a host workflow need not have aeclust installed."""
+    path = str(workflow.source_path(f"../scripts/aeclust/{name}.py"))
+    spec = importlib.util.spec_from_file_location(f"_aeclust_{name}", path)
+    lib_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lib_module)
+    return lib_module
+
+
+_CONFIG = _library_module("config")
+_SCHEMA = "../schemas/config.schema.yaml"
+
+
 def _validate_config(cfg):
-    """Schema (with defaults) first, then the checks that need more than one key."""
+    """Numbers typed on the command line first, then the schema (with defaults), then the
+    checks that need more than one key. Errors are one line naming the key."""
+    with open(workflow.source_path(_SCHEMA)) as f:
+        cfg.update(_CONFIG.coerce_strings(dict(cfg), yaml.safe_load(f)))
     try:
-        validate(cfg, str(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
+        validate(cfg, _SCHEMA)
     except WorkflowError as exc:
         cause = exc.__cause__ or exc.__context__
         msg = getattr(cause, "message", None) or str(exc).strip().splitlines()[-1]
-        where = str(PurePosixPath(*map(str, getattr(cause, "absolute_path", [])))) or "(top level)"
+        where = "/".join(map(str, getattr(cause, "absolute_path", []))) or "(top level)"
         raise WorkflowError(f"config error at {where}: {msg}") from None
-    errors = [*_semantic_errors(cfg), *_denoise_errors(cfg)]
+    errors = list(_CONFIG.semantic_errors(cfg))
     if errors:
         raise WorkflowError("config error: " + "; ".join(errors))
 
 
-def _embedding_dim(cfg):
-    ae = cfg["autoencoder"]
-    return 64 if ae["arch"] == "conv" else ae["latent"]
-
-
-def _subset_size(spec, ds):
-    if spec["per_class"] is None:
-        return None
-    return 10 * spec["per_class"]
-
-
-def _semantic_errors(cfg):
-    if cfg["dataset"] not in cfg["datasets"]:
-        yield f"dataset: {cfg['dataset']!r} is not described under datasets (known: {', '.join(sorted(cfg['datasets']))})"
-        return
-    ds = cfg["datasets"][cfg["dataset"]]
-    missing = set(ds["files"].values()) - set(ds["sha256"])
-    if missing:
-        yield f"datasets/{cfg['dataset']}/sha256: no checksum for {', '.join(sorted(missing))}"
-    sub = cfg["subsets"]
-    for name in ("cluster", "train"):
-        spec = sub[name]
-        split, per_class = spec["split"], spec["per_class"]
-        if per_class is None:
-            continue
-        holds = sum(ds["min_class_count"].values()) if split == "all" else ds["min_class_count"][split]
-        if name == "train" and sub["train"]["exclude_cluster"] and sub["cluster"]["per_class"] is not None:
-            if split == sub["cluster"]["split"] or "all" in (split, sub["cluster"]["split"]):
-                holds -= sub["cluster"]["per_class"]
-        if per_class > holds:
-            yield f"subsets/{name}/per_class: {per_class} is more than the {split} split holds for every class (allowed: 1..{holds})"
-    dim = _embedding_dim(cfg)
-    n_cluster = _subset_size(sub["cluster"], ds)
-    limit = dim if n_cluster is None else min(dim, n_cluster)
-    for key, values in (("pca/components", [cfg["pca"]["components"]]), ("pca/sweep", cfg["pca"]["sweep"])):
-        for v in values:
-            if v > limit:
-                yield f"{key}: {v} components is more than the embedding allows (allowed: 1..{limit})"
-    extra = set(cfg["pca"]["epochs"]) - set(cfg["autoencoder"]["epochs"])
-    if extra:
-        yield f"pca/epochs: {sorted(extra)} not in autoencoder/epochs {cfg['autoencoder']['epochs']}"
-    if n_cluster is not None and cfg["kmeans"]["k"] > n_cluster:
-        yield f"kmeans/k: {cfg['kmeans']['k']} clusters for {n_cluster} images (allowed: 2..{n_cluster})"
-    extra = set(cfg["umap"]["epochs"]) - set(cfg["autoencoder"]["epochs"])
-    if extra:
-        yield f"umap/epochs: {sorted(extra)} not in autoencoder/epochs {cfg['autoencoder']['epochs']}"
-    umap_used = any(kind.endswith("_umap") for kinds in cfg["clustering"].values() for kind in kinds)
-    if umap_used and n_cluster is not None:
-        if cfg["umap"]["n_neighbors"] >= n_cluster:
-            yield f"umap/n_neighbors: {cfg['umap']['n_neighbors']} neighbours for {n_cluster} images (allowed: 2..{n_cluster - 1})"
-        if cfg["umap"]["n_components"] >= n_cluster - 1:
-            yield f"umap/n_components: {cfg['umap']['n_components']} dimensions for {n_cluster} images (allowed: 1..{n_cluster - 2})"
-
-
-def _denoise_errors(cfg):
-    den, cluster, train = cfg["denoise"], cfg["subsets"]["cluster"], cfg["subsets"]["train"]
-    splits = {cluster["split"], train["split"]}
-    if den["enabled"] and not train["exclude_cluster"] and (len(splits) == 1 or "all" in splits):
-        yield (f"denoise/enabled: de-noisers are scored on the clustering images, which may be training images here "
-               f"(subsets.train.exclude_cluster: false, splits {cluster['split']} and {train['split']}); "
-               "set denoise.enabled: false or make the sets disjoint")
-    labels = [_rate_label(r) for r in den["rates"]]
-    if len(set(labels)) < len(labels):
-        yield f"denoise/rates: {den['rates']} name the same rate twice at 6 decimals ({labels})"
-    per_class = den["eval_per_class"]
-    if per_class is not None and cluster["per_class"] is not None and per_class > cluster["per_class"]:
-        yield f"denoise/eval_per_class: {per_class} images per digit, the clustering subset holds {cluster['per_class']} (allowed: 1..{cluster['per_class']})"
-
-
-def _rate_label(rate):
-    """A noise rate as file names show it: 0.2, 0.25 (at most 6 decimals, no trailing zeros)."""
-    return f"{rate:.6f}".rstrip("0")
-
-
 _validate_config(config)
-
-# The local mirror decides where bytes come from, not what they are (checksums fix
-# that), so it is not a parameter of any job: switching mirrors never reruns anything.
-# The optional environment variable wins over the config key; the download script reads it.
-if config["mirror"]:
-    os.environ.setdefault("AECLUST_MIRROR", config["mirror"])
-
-# OpenMP threads that spin while they wait (libgomp's default) starve each other when
-# other processes share the cores; threads that sleep at once (OMP_WAIT_POLICY=PASSIVE)
-# pay a wake-up on each of the ~100 operations of a training step. A short spin is both:
-# measured on 2 cores, N2D's MLP autoencoder (batch 256) alone: 181 GFLOP/s spinning,
-# 128 passive, 148 with GOMP_SPINCOUNT=3000; two trainings at once on the 2 cores
-# (samples/s each): 1,400 spinning (collapse), 4,440 passive, 3,810 short spin. libgomp
-# reads GOMP_SPINCOUNT (other OpenMP runtimes ignore it); the environment wins.
-if "OMP_WAIT_POLICY" not in os.environ:
-    os.environ.setdefault("GOMP_SPINCOUNT", "3000")
-
-# Scripts import the library of this checkout (the files tracked as inputs), with or
-# without `pip install -e .`, and inside --use-conda environments too.
-os.environ.update(
-    PYTHONPATH=os.pathsep.join(
-        p for p in (str(Path(workflow.basedir) / "workflow"), os.environ.get("PYTHONPATH")) if p
-    )
-)
 
 DATASET = config["dataset"]
 DS = config["datasets"][DATASET]
@@ -129,9 +48,8 @@ LOGS = f"{R}/logs"
 BENCH = f"{R}/benchmarks"
 SEEDS = config["seeds"]
 EPOCHS = config["autoencoder"]["epochs"]
-LIB = Path(workflow.basedir) / "workflow" / "aeclust"
 DN = f"{R}/denoise"
-RATES = [_rate_label(r) for r in config["denoise"]["rates"]]
+RATES = [_CONFIG.rate_label(r) for r in config["denoise"]["rates"]]
 
 
 wildcard_constraints:
@@ -146,7 +64,7 @@ wildcard_constraints:
 
 def lib(*modules):
     """Library modules that a job runs, tracked as inputs: editing them makes outputs stale."""
-    return [str(LIB / m) for m in ("__init__.py", "io.py", "runtime.py", *modules)]
+    return [str(workflow.source_path(f"../scripts/aeclust/{m}")) for m in ("__init__.py", "io.py", "runtime.py", *modules)]
 
 
 def gpus():

@@ -8,16 +8,14 @@ localrules:
 rule download_dataset:
     """Fetch each IDX file from the first mirror that serves it with the right SHA-256.
 
-    The downloader's code is deliberately not an input: the bytes are fixed by their
-    checksums, so a change in how they are fetched never invalidates anything."""
+    Only what the files are (names, checksums) is a param. How they are fetched (mirrors,
+    timeout, retries, the downloader's code) is not: the checksums fix the bytes, so a
+    change in how they are fetched never invalidates anything."""
     output:
         idx_files(),
     params:
         files=list(DS["files"].values()),
         sha256=DS["sha256"],
-        mirrors=DS["mirrors"],
-        timeout=config["download"]["timeout"],
-        retries=config["download"]["retries"],
     log:
         f"{LOGS}/download_dataset.log",
     threads: 1

@@ -1,13 +1,15 @@
 """Rule align_clusters: map clusters to classes, write aligned confusion matrix + metrics."""
 
+from aeclust.runtime import script_setup
+
+smk = snakemake  # noqa: F821
+log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
+
 import pandas as pd
 
 from aeclust.io import load_npz, save_json, save_table
 from aeclust.metrics import evaluate
-from aeclust.runtime import script_setup
 
-smk = snakemake  # noqa: F821
-log = script_setup(smk)
 data = load_npz(smk.input.clusters)
 metrics, cm = evaluate(data["labels"], data["clusters"])
 metrics.update(method=f"{smk.wildcards.algo}/{smk.wildcards.feat}", seed=int(smk.wildcards.seed))

@@ -1,12 +1,14 @@
 """Rule cluster_gmm: Gaussian mixture on one feature set."""
 
-from aeclust.cluster import load_features
-from aeclust.io import save_npz
-from aeclust.manifold import gmm
 from aeclust.runtime import script_setup
 
 smk = snakemake  # noqa: F821
-log = script_setup(smk)
+log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
+
+from aeclust.cluster import load_features
+from aeclust.io import save_npz
+from aeclust.manifold import gmm
+
 p = smk.params
 features, labels = load_features(smk.input.features)
 assignments, stats = gmm(features, p.k, p.covariance_type, p.n_init, p.max_iter, int(smk.wildcards.seed))

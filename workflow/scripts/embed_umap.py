@@ -1,12 +1,14 @@
 """Rule embed_umap: UMAP manifold of one feature set (N2D)."""
 
-from aeclust.cluster import load_features
-from aeclust.io import save_npz
-from aeclust.manifold import embed_umap
 from aeclust.runtime import script_setup
 
 smk = snakemake  # noqa: F821
-log = script_setup(smk)
+log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
+
+from aeclust.cluster import load_features
+from aeclust.io import save_npz
+from aeclust.manifold import embed_umap
+
 p = smk.params
 features, labels = load_features(smk.input.features)
 seed = int(smk.wildcards.seed) if p.seeded else None

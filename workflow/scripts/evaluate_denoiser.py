@@ -1,13 +1,16 @@
 """Rule evaluate_denoiser: PSNR, SSIM and legibility of noisy, median-filtered and denoised
 held-out images for one noise rate and seed."""
 
+from aeclust.runtime import script_setup
+
+smk = snakemake  # noqa: F821
+log = script_setup(smk, network=True)  # first: OpenMP reads its settings when torch loads
+
 from aeclust.denoise import check_held_out, eval_subset, evaluate
 from aeclust.io import load_npz, save_json, save_npz
 from aeclust.models import load_checkpoint
-from aeclust.runtime import resolve_device, script_setup
+from aeclust.runtime import resolve_device
 
-smk = snakemake  # noqa: F821
-log = script_setup(smk)
 p, w = smk.params, smk.wildcards
 device = resolve_device(p.device)
 held_out = eval_subset(load_npz(smk.input.eval), p.per_class)

@@ -1,14 +1,17 @@
 """Rule extract_embeddings: encode subsets with a trained autoencoder."""
 
+from aeclust.runtime import script_setup
+
+smk = snakemake  # noqa: F821
+log = script_setup(smk, network=True)  # first: OpenMP reads its settings when torch loads
+
 import torch
 
 from aeclust.io import load_npz, save_npz
 from aeclust.models import load_checkpoint
-from aeclust.runtime import resolve_device, script_setup
+from aeclust.runtime import resolve_device
 from aeclust.train import predict
 
-smk = snakemake  # noqa: F821
-log = script_setup(smk)
 device = resolve_device(smk.params.device)
 model, settings = load_checkpoint(smk.input.model, device=device)
 arrays = {}

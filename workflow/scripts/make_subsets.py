@@ -1,13 +1,15 @@
 """Rule make_subsets: stratified clustering/training subsets saved with provenance."""
 
+from aeclust.runtime import script_setup
+
+log = script_setup(snakemake)  # noqa: F821  (first: OpenMP reads its settings when torch loads)
+
 import numpy as np
 
 from aeclust.idx import read_images_labels
 from aeclust.io import save_npz
-from aeclust.runtime import script_setup
 from aeclust.subsets import SubsetSpec, make_subsets, split_of
 
-log = script_setup(snakemake)  # noqa: F821
 tr_img, tr_lab, te_img, te_lab = snakemake.input.idx  # noqa: F821
 train_images, train_labels = read_images_labels(tr_img, tr_lab)
 test_images, test_labels = read_images_labels(te_img, te_lab)

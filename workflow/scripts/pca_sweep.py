@@ -1,15 +1,17 @@
 """Rule pca_sweep: K-Means accuracy against PCA component count, every seed."""
 
+from aeclust.runtime import script_setup
+
+smk = snakemake  # noqa: F821
+log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
+
 import pandas as pd
 
 from aeclust.cluster import kmeans, load_features, reduce_pca
 from aeclust.io import save_table
 from aeclust.metrics import evaluate
 from aeclust.plots import plot_sweep
-from aeclust.runtime import script_setup
 
-smk = snakemake  # noqa: F821
-log = script_setup(smk)
 p = smk.params
 rows = []
 for seed, path in zip(p.seeds, smk.input.features):

@@ -1,12 +1,14 @@
 """Rule plot_accuracy: accuracy per method over seeds, the study's numbers marked."""
 
-from aeclust.io import load_json
-from aeclust.plots import plot_accuracy
 from aeclust.runtime import script_setup
-from aeclust.study import STUDY_ACCURACY
 
 smk = snakemake  # noqa: F821
-log = script_setup(smk)
+log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
+
+from aeclust.io import load_json
+from aeclust.plots import plot_accuracy
+from aeclust.study import STUDY_ACCURACY
+
 p = smk.params
 records = [load_json(path) for path in [*smk.input.metrics, *smk.input.classifier]]
 study = STUDY_ACCURACY.get(p.dataset, {})

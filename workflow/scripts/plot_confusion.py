@@ -1,13 +1,15 @@
 """Rule plot_confusion: the aligned confusion matrix of a method's median-accuracy seed."""
 
+from aeclust.runtime import script_setup
+
+smk = snakemake  # noqa: F821
+log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
+
 import pandas as pd
 
 from aeclust.io import load_json
 from aeclust.plots import plot_confusion
-from aeclust.runtime import script_setup
 
-smk = snakemake  # noqa: F821
-log = script_setup(smk)
 metrics = [load_json(m) for m in smk.input.metrics]
 accs = [m["accuracy"] for m in metrics]
 order = sorted(range(len(accs)), key=lambda i: accs[i])

@@ -1,12 +1,14 @@
 """Rule plot_embeddings: a feature set projected to its first two principal components, by digit."""
 
-from aeclust.cluster import load_features, reduce_pca
-from aeclust.plots import plot_embeddings
 from aeclust.runtime import script_setup
-from aeclust.study import describe
 
 smk = snakemake  # noqa: F821
-log = script_setup(smk)
+log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
+
+from aeclust.cluster import load_features, reduce_pca
+from aeclust.plots import plot_embeddings
+from aeclust.study import describe
+
 feat, seed = smk.wildcards.feat, int(smk.wildcards.seed)
 features, labels = load_features(smk.input.features)
 points, explained = reduce_pca(features, 2, seed)

@@ -1,11 +1,13 @@
 """Rule plot_samples: the first images of each digit in the training subset."""
 
-from aeclust.io import load_npz
-from aeclust.plots import plot_samples
 from aeclust.runtime import script_setup
 
 smk = snakemake  # noqa: F821
-log = script_setup(smk)
+log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
+
+from aeclust.io import load_npz
+from aeclust.plots import plot_samples
+
 data = load_npz(smk.input.train)
 n = smk.params.per_class
 title = f"Training subset: the first {n} of each digit ({len(data['labels'])} images in all)"

@@ -1,14 +1,16 @@
 """Rule summarize: one row per method, statistics over seeds, beside the study's number."""
 
+from aeclust.runtime import script_setup
+
+smk = snakemake  # noqa: F821
+log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
+
 import pandas as pd
 
 from aeclust.claims import check_claims, claims_markdown
 from aeclust.io import load_json, save_table, save_text
-from aeclust.runtime import script_setup
 from aeclust.summary import published_markdown, summary_markdown, summary_table
 
-smk = snakemake  # noqa: F821
-log = script_setup(smk)
 records = [load_json(p) for p in [*smk.input.metrics, *smk.input.classifier]]
 table = summary_table(records, smk.params.dataset)
 save_table(smk.output.csv, table)

@@ -1,5 +1,10 @@
 """Rule train_autoencoder: fit one autoencoder, refuse NaN or collapsed results."""
 
+from aeclust.runtime import script_setup
+
+smk = snakemake  # noqa: F821
+log = script_setup(smk, network=True)  # first: OpenMP reads its settings when torch loads
+
 from pathlib import Path
 
 import pandas as pd
@@ -7,11 +12,9 @@ import torch
 
 from aeclust.io import load_npz, save_json, save_table
 from aeclust.models import build_model, save_checkpoint
-from aeclust.runtime import resolve_device, resolve_precision, script_setup, set_seed
+from aeclust.runtime import resolve_device, resolve_precision, set_seed
 from aeclust.train import FitConfig, check_not_collapsed, fit, flops_per_sample, predict
 
-smk = snakemake  # noqa: F821
-log = script_setup(smk)
 p, out = smk.params, smk.output
 seed, epochs = int(smk.wildcards.seed), int(smk.wildcards.epochs)
 device = resolve_device(p.device)

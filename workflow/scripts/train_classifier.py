@@ -1,5 +1,10 @@
 """Rule train_classifier: the supervised reference, scored on the clustering subset."""
 
+from aeclust.runtime import script_setup
+
+smk = snakemake  # noqa: F821
+log = script_setup(smk, network=True)  # first: OpenMP reads its settings when torch loads
+
 from pathlib import Path
 
 import numpy as np
@@ -7,11 +12,9 @@ import torch
 
 from aeclust.io import load_npz, save_json
 from aeclust.models import build_model, save_checkpoint
-from aeclust.runtime import resolve_device, script_setup, set_seed
+from aeclust.runtime import resolve_device, set_seed
 from aeclust.train import FitConfig, fit, predict
 
-smk = snakemake  # noqa: F821
-log = script_setup(smk)
 p = smk.params
 seed = int(smk.wildcards.seed)
 device = resolve_device(p.device)

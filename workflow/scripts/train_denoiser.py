@@ -1,5 +1,10 @@
 """Rule train_denoiser: fit one de-noiser (noisy input, clean target), refuse collapsed results."""
 
+from aeclust.runtime import script_setup
+
+smk = snakemake  # noqa: F821
+log = script_setup(smk, network=True)  # first: OpenMP reads its settings when torch loads
+
 from pathlib import Path
 
 import pandas as pd
@@ -8,10 +13,8 @@ import torch
 from aeclust.denoise import train_denoiser
 from aeclust.io import load_npz, save_json, save_table
 from aeclust.models import save_checkpoint
-from aeclust.runtime import resolve_device, script_setup
+from aeclust.runtime import resolve_device
 
-smk = snakemake  # noqa: F821
-log = script_setup(smk)
 p, out = smk.params, smk.output
 device = resolve_device(p.device)
 settings = {**p.model, "rate": float(smk.wildcards.rate), "seed": int(smk.wildcards.seed), "epochs": p.epochs,

@@ -1,3 +1,3 @@
 """aeclust: the library behind the workflow (data, models, training, clustering, metrics)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
