@@ -8,6 +8,6 @@ include: "workflow/Snakefile"
 
 # An included file cannot set the default target, so it is named here: the workflow's `all`.
 rule default:
+    default_target: True
     input:
         rules.all.input,
-    default_target: True

@@ -2,7 +2,7 @@
 both measured in this one process, alternating, so that a shared machine's load
 hits both alike.
 
-    python bench/ae_speed.py [--data results/mnist/full/subsets/train.npz] [--epochs 3]
+    python bench/ae_speed.py [--data results/mnist/full/subsets/train_s0.npz] [--epochs 3]
 
 Trains the autoencoder of config/full.yaml (same settings and precision, fit() as the
 workflow runs it) and prints, per epoch, samples/s and GFLOP/s beside the torch.mm rate
@@ -16,10 +16,13 @@ import argparse
 import os
 import statistics
 import time
+import sys
 from pathlib import Path
 
-if "OMP_WAIT_POLICY" not in os.environ:  # as the workflow's jobs run (common.smk); before torch loads OpenMP
-    os.environ.setdefault("GOMP_SPINCOUNT", "3000")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))  # the library (not installed)
+from aeclust.runtime import openmp_env  # noqa: E402
+
+openmp_env()  # as the workflow's jobs run; before torch loads OpenMP
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import yaml  # noqa: E402
@@ -56,7 +59,7 @@ def training_flops(model: torch.nn.Module, batch: torch.Tensor) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(REPO / "results/mnist/full/subsets/train.npz"))
+    ap.add_argument("--data", default=str(REPO / "results/mnist/full/subsets/train_s0.npz"))
     ap.add_argument("--config", default=str(REPO / "config/full.yaml"))
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)

@@ -38,9 +38,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "workflow"))  # the library of this checkout, installed or not
-if "OMP_WAIT_POLICY" not in os.environ:  # the OpenMP waiting the workflow's jobs get (common.smk), before torch loads
-    os.environ.setdefault("GOMP_SPINCOUNT", "3000")
+sys.path.insert(0, str(REPO / "workflow" / "scripts"))  # the library of this checkout (not installed)
+from aeclust.runtime import openmp_env  # noqa: E402
+
+openmp_env()  # the OpenMP waiting the workflow's jobs get (runtime.script_setup), before torch loads
 
 import torch  # noqa: E402
 import yaml  # noqa: E402

@@ -26,7 +26,7 @@ mkdir -p "$out"
 timings=$out/timings.tsv
 [[ -f $timings ]] || printf 'step\twall_s\tload_before\tload_after\tmatmul_gflops\n' >"$timings"
 
-[[ -n ${OMP_WAIT_POLICY:-} ]] || export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-3000}  # what the workflow's jobs get (common.smk)
+[[ -n ${OMP_WAIT_POLICY:-} ]] || export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-3000}  # what the workflow's jobs get (runtime.openmp_env)
 
 # Reruns only for changed settings, input lists or scripts, never for a newer file: on
 # a tree that others edit meanwhile, a touched library module must not retrain a seed

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from aeclust.summary import summary_table
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))  # the library (not installed)
+from aeclust.summary import summary_table  # noqa: E402
 
 
 def clustering_table(results: Path) -> str:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# The library of this checkout (it is not installed; jobs import it from beside their scripts).
+sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 SNAKEFILE = REPO / "Snakefile"
 TINY = REPO / "config" / "tiny.yaml"
 # The local MNIST mirror beside the checkout (CI lays ../shared beside the clone).

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from aeclust.subsets import SubsetSpec, make_subsets, split_of
+from aeclust.subsets import SubsetSpec, draw_seed, make_subsets, split_of
 
 
 @pytest.fixture
@@ -46,3 +46,17 @@ def test_too_many_per_class(data):
     images, labels, n_train = data
     with pytest.raises(ValueError, match="subsets.cluster.per_class: 31 images of class"):
         make_subsets(images, labels, n_train, SubsetSpec("test", 31), SubsetSpec("train", 1), seed=0)
+
+
+def test_each_replicate_draws_its_own_subsets_unless_fixed():
+    rng = np.random.default_rng(0)
+    labels = np.tile(np.arange(10), 60)
+    images = rng.integers(0, 255, (600, 4, 4), dtype=np.uint8)
+    n_train = 400
+    spec = SubsetSpec("test", 5), SubsetSpec("train", 20)
+    own = [make_subsets(images, labels, n_train, *spec, seed=draw_seed(0, r)) for r in (0, 1)]
+    assert not np.array_equal(own[0]["cluster"], own[1]["cluster"])
+    assert not np.array_equal(own[0]["train"], own[1]["train"])
+    fixed = [make_subsets(images, labels, n_train, *spec, seed=draw_seed(7, r, per_replicate=False)) for r in (0, 1)]
+    assert all(np.array_equal(fixed[0][k], fixed[1][k]) for k in ("cluster", "train"))
+    assert np.array_equal(fixed[0]["cluster"], make_subsets(images, labels, n_train, *spec, seed=7)["cluster"])

@@ -34,7 +34,7 @@ def test_data_rules_on_real_mirror(tiny_run, tiny_results):
     for name, digest in sums.items():
         assert hashlib.sha256((data / name).read_bytes()).hexdigest() == digest
     assert not list(data.glob(".*"))  # no temporary files left behind
-    with np.load(tiny_results / "subsets" / "cluster.npz") as c, np.load(tiny_results / "subsets" / "train.npz") as t:
+    with np.load(tiny_results / "subsets" / "cluster_s0.npz") as c, np.load(tiny_results / "subsets" / "train_s0.npz") as t:
         assert np.bincount(c["labels"]).tolist() == [10] * 10
         assert np.bincount(t["labels"]).tolist() == [50] * 10
         assert set(c["split"]) == {"test"} and set(t["split"]) == {"train"}

@@ -4,29 +4,29 @@
 rule train_autoencoder:
     """Train the autoencoder on the training subset (per-epoch checkpoint, resumable)."""
     input:
-        train=f"{R}/subsets/train.npz",
+        train=f"{R}/subsets/train_s{{seed}}.npz",
         code=lib("models.py", "train.py"),
     output:
         model=f"{R}/models/ae_e{{epochs}}_s{{seed}}.pt",
         settings=f"{R}/models/ae_e{{epochs}}_s{{seed}}.json",
         loss=f"{R}/models/ae_e{{epochs}}_s{{seed}}_loss.tsv",
+    log:
+        f"{LOGS}/train_autoencoder/e{{epochs}}_s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train_autoencoder/e{{epochs}}_s{{seed}}.tsv"
+    conda:
+        "../envs/aeclust.yaml"
+    threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=60,
+        gpu=gpus(),
     params:
         model=ae_settings(),
         batch_size=config["autoencoder"]["batch_size"],
         lr=config["autoencoder"]["lr"],
         precision=config["autoencoder"]["precision"],
         device=config["device"],
-    log:
-        f"{LOGS}/train_autoencoder/e{{epochs}}_s{{seed}}.log",
-    benchmark:
-        f"{BENCH}/train_autoencoder/e{{epochs}}_s{{seed}}.tsv"
-    threads: 2
-    resources:
-        mem_mb=3000,
-        runtime=60,
-        gpu=gpus(),
-    conda:
-        "../envs/aeclust.yaml"
     script:
         "../scripts/train_autoencoder.py"
 
@@ -35,22 +35,22 @@ rule extract_embeddings:
     """Encode the clustering subset (and, as a setting, the training subset)."""
     input:
         model=rules.train_autoencoder.output.model,
-        cluster=f"{R}/subsets/cluster.npz",
-        train=f"{R}/subsets/train.npz",
+        cluster=f"{R}/subsets/cluster_s{{seed}}.npz",
+        train=f"{R}/subsets/train_s{{seed}}.npz",
         code=lib("models.py", "train.py"),
     output:
         features=f"{R}/features/ae_e{{epochs}}_s{{seed}}.npz",
-    params:
-        embed_train=config["autoencoder"]["embed_train"],
-        device=config["device"],
     log:
         f"{LOGS}/extract_embeddings/e{{epochs}}_s{{seed}}.log",
+    conda:
+        "../envs/aeclust.yaml"
     threads: 2
     resources:
         mem_mb=3000,
         runtime=15,
         gpu=gpus(),
-    conda:
-        "../envs/aeclust.yaml"
+    params:
+        embed_train=config["autoencoder"]["embed_train"],
+        device=config["device"],
     script:
         "../scripts/extract_embeddings.py"

@@ -11,12 +11,12 @@ rule reduce_pca:
         features=f"{R}/features/ae_e{{epochs}}_pca{{n}}_s{{seed}}.npz",
     log:
         f"{LOGS}/reduce_pca/e{{epochs}}_pca{{n}}_s{{seed}}.log",
+    conda:
+        "../envs/aeclust.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/aeclust.yaml"
     script:
         "../scripts/reduce_pca.py"
 
@@ -28,20 +28,20 @@ rule cluster_kmeans:
         code=lib("cluster.py"),
     output:
         clusters=f"{R}/clusters/kmeans/{{feat}}_s{{seed}}.npz",
-    params:
-        k=config["kmeans"]["k"],
-        n_init=config["kmeans"]["n_init"],
-        max_iter=config["kmeans"]["max_iter"],
     log:
         f"{LOGS}/cluster_kmeans/{{feat}}_s{{seed}}.log",
     benchmark:
         f"{BENCH}/cluster_kmeans/{{feat}}_s{{seed}}.tsv"
+    conda:
+        "../envs/aeclust.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../envs/aeclust.yaml"
+    params:
+        k=config["kmeans"]["k"],
+        n_init=config["kmeans"]["n_init"],
+        max_iter=config["kmeans"]["max_iter"],
     script:
         "../scripts/cluster_kmeans.py"
 
@@ -56,12 +56,12 @@ rule align_clusters:
         confusion=f"{R}/metrics/{{algo}}/{{feat}}_s{{seed}}_confusion.csv",
     log:
         f"{LOGS}/align_clusters/{{algo}}_{{feat}}_s{{seed}}.log",
+    conda:
+        "../envs/aeclust.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/aeclust.yaml"
     script:
         "../scripts/align_clusters.py"
 
@@ -84,6 +84,16 @@ rule pca_sweep:
             category="PCA sweep",
             labels={"result": "figure: accuracy against component count"},
         ),
+    log:
+        f"{LOGS}/pca_sweep.log",
+    benchmark:
+        f"{BENCH}/pca_sweep.tsv"
+    conda:
+        "../envs/aeclust.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         components=config["pca"]["sweep"],
         seeds=SEEDS,
@@ -91,16 +101,6 @@ rule pca_sweep:
         k=config["kmeans"]["k"],
         n_init=config["kmeans"]["n_init"],
         max_iter=config["kmeans"]["max_iter"],
-    log:
-        f"{LOGS}/pca_sweep.log",
-    benchmark:
-        f"{BENCH}/pca_sweep.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
-    conda:
-        "../envs/aeclust.yaml"
     script:
         "../scripts/pca_sweep.py"
 
@@ -108,29 +108,29 @@ rule pca_sweep:
 rule train_classifier:
     """The study's supervised reference network, scored on the clustering subset."""
     input:
-        train=f"{R}/subsets/train.npz",
-        cluster=f"{R}/subsets/cluster.npz",
+        train=f"{R}/subsets/train_s{{seed}}.npz",
+        cluster=f"{R}/subsets/cluster_s{{seed}}.npz",
         code=lib("models.py", "train.py", "metrics.py"),
     output:
         model=f"{R}/models/classifier_s{{seed}}.pt",
         metrics=f"{R}/metrics/classifier_s{{seed}}.json",
+    log:
+        f"{LOGS}/train_classifier/s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train_classifier/s{{seed}}.tsv"
+    conda:
+        "../envs/aeclust.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+        gpu=gpus(),
     params:
         model={"kind": "classifier", "hidden": config["classifier"]["hidden"]},
         lr=config["classifier"]["lr"],
         batch_size=config["classifier"]["batch_size"],
         epochs=config["classifier"]["epochs"],
         device=config["device"],
-    log:
-        f"{LOGS}/train_classifier/s{{seed}}.log",
-    benchmark:
-        f"{BENCH}/train_classifier/s{{seed}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
-        gpu=gpus(),
-    conda:
-        "../envs/aeclust.yaml"
     script:
         "../scripts/train_classifier.py"
 
@@ -138,8 +138,13 @@ rule train_classifier:
 rule plot_confusion:
     """One aligned confusion-matrix heatmap per method (the study's Figures 1-4)."""
     input:
-        metrics=expand(f"{R}/metrics/{{{{algo}}}}/{{{{feat}}}}_s{{seed}}.json", seed=SEEDS),
-        confusion=expand(f"{R}/metrics/{{{{algo}}}}/{{{{feat}}}}_s{{seed}}_confusion.csv", seed=SEEDS),
+        metrics=expand(
+            f"{R}/metrics/{{{{algo}}}}/{{{{feat}}}}_s{{seed}}.json", seed=SEEDS
+        ),
+        confusion=expand(
+            f"{R}/metrics/{{{{algo}}}}/{{{{feat}}}}_s{{seed}}_confusion.csv",
+            seed=SEEDS,
+        ),
         code=lib("plots.py", "study.py"),
     output:
         figure=report(
@@ -149,16 +154,16 @@ rule plot_confusion:
             subcategory="Confusion matrices",
             labels={"method": "{algo}/{feat}"},
         ),
-    params:
-        seeds=SEEDS,
     log:
         f"{LOGS}/plot_confusion/{{algo}}_{{feat}}.log",
+    conda:
+        "../envs/aeclust.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/aeclust.yaml"
+    params:
+        seeds=SEEDS,
     script:
         "../scripts/plot_confusion.py"
 
@@ -184,18 +189,18 @@ rule summarize:
             category="Summary",
             labels={"figure": "results: the study's claims checked"},
         ),
+    log:
+        f"{LOGS}/summarize.log",
+    conda:
+        "../envs/aeclust.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         dataset=DATASET,
         methods=[f"{a}/{f}" for a, f in methods()],
         seeds=SEEDS,
         published=published(),
-    log:
-        f"{LOGS}/summarize.log",
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../envs/aeclust.yaml"
     script:
         "../scripts/summarize.py"

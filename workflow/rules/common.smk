@@ -31,7 +31,7 @@ def _validate_config(cfg):
     except WorkflowError as exc:
         cause = exc.__cause__ or exc.__context__
         msg = getattr(cause, "message", None) or str(exc).strip().splitlines()[-1]
-        where = "/".join(map(str, getattr(cause, "absolute_path", []))) or "(top level)"
+        where = _CONFIG.key_path(getattr(cause, "absolute_path", []))
         raise WorkflowError(f"config error at {where}: {msg}") from None
     errors = list(_CONFIG.semantic_errors(cfg))
     if errors:
@@ -64,7 +64,10 @@ wildcard_constraints:
 
 def lib(*modules):
     """Library modules that a job runs, tracked as inputs: editing them makes outputs stale."""
-    return [str(workflow.source_path(f"../scripts/aeclust/{m}")) for m in ("__init__.py", "io.py", "runtime.py", *modules)]
+    return [
+        str(workflow.source_path(f"../scripts/aeclust/{m}"))
+        for m in ("__init__.py", "io.py", "runtime.py", *modules)
+    ]
 
 
 def gpus():
@@ -115,7 +118,7 @@ def methods():
 def feature_file(feat, seed):
     """The file holding feature set ``feat`` of seed ``seed`` (raw pixels: the clustering subset)."""
     if feat == "raw":
-        return f"{R}/subsets/cluster.npz"
+        return f"{R}/subsets/cluster_s{seed}.npz"
     return f"{R}/features/{feat}_s{seed}.npz"
 
 
@@ -151,12 +154,21 @@ def denoiser_settings():
 def denoise_targets():
     if not config["denoise"]["enabled"]:
         return []
-    return [f"{DN}/denoising.csv", f"{DN}/denoising.md", f"{DN}/figures/examples.png", f"{DN}/figures/curves.png"]
+    return [
+        f"{DN}/denoising.csv",
+        f"{DN}/denoising.md",
+        f"{DN}/figures/examples.png",
+        f"{DN}/figures/curves.png",
+    ]
 
 
 def embedding_views():
     """Feature sets shown in 2-D in the report: pixels, each autoencoder's embeddings, UMAPs that are clustered."""
-    return ["raw", *[f"ae_e{e}" for e in EPOCHS], *[f for f in feature_sets() if f.endswith("_umap")]]
+    return [
+        "raw",
+        *[f"ae_e{e}" for e in EPOCHS],
+        *[f for f in feature_sets() if f.endswith("_umap")],
+    ]
 
 
 def published():
@@ -176,12 +188,19 @@ def report_figures():
     """The figures made for the report (workflow/rules/report.smk)."""
     figures = [f"{R}/figures/accuracy.png", f"{R}/figures/samples.png"]
     figures += [f"{R}/figures/training/ae_e{e}.png" for e in EPOCHS]
-    figures += [f"{R}/figures/embeddings/{f}_s{SEEDS[0]}.png" for f in embedding_views()]
+    figures += [
+        f"{R}/figures/embeddings/{f}_s{SEEDS[0]}.png" for f in embedding_views()
+    ]
     return figures
 
 
 def all_targets():
-    targets = [f"{R}/summary.csv", f"{R}/summary.md", f"{R}/pca_sweep.csv", f"{R}/figures/pca_sweep.png"]
+    targets = [
+        f"{R}/summary.csv",
+        f"{R}/summary.md",
+        f"{R}/pca_sweep.csv",
+        f"{R}/figures/pca_sweep.png",
+    ]
     targets += [f"{R}/figures/confusion/{a}_{f}.png" for a, f in methods()]
     targets += report_figures()
     targets += denoise_targets()

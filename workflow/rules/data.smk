@@ -13,35 +13,38 @@ rule download_dataset:
     change in how they are fetched never invalidates anything."""
     output:
         idx_files(),
+    log:
+        f"{LOGS}/download_dataset.log",
+    conda:
+        "../envs/aeclust.yaml"
+    threads: 1
     params:
         files=list(DS["files"].values()),
         sha256=DS["sha256"],
-    log:
-        f"{LOGS}/download_dataset.log",
-    threads: 1
-    conda:
-        "../envs/aeclust.yaml"
     script:
         "../scripts/download_dataset.py"
 
 
 rule make_subsets:
-    """Stratified, seeded clustering and training subsets with provenance indices."""
+    """Stratified, seeded clustering and training subsets of one replicate, with provenance.
+
+    Each replicate seed draws its own images (subsets.per_replicate, the default), so the
+    spread over seeds covers which images a rerun of the study would draw."""
     input:
         idx=idx_files(),
         code=lib("idx.py", "subsets.py"),
     output:
-        cluster=f"{R}/subsets/cluster.npz",
-        train=f"{R}/subsets/train.npz",
-    params:
-        subsets=config["subsets"],
+        cluster=f"{R}/subsets/cluster_s{{seed}}.npz",
+        train=f"{R}/subsets/train_s{{seed}}.npz",
     log:
-        f"{LOGS}/make_subsets.log",
+        f"{LOGS}/make_subsets/s{{seed}}.log",
+    conda:
+        "../envs/aeclust.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/aeclust.yaml"
+    params:
+        subsets=config["subsets"],
     script:
         "../scripts/make_subsets.py"

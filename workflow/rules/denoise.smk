@@ -6,29 +6,29 @@
 rule train_denoiser:
     """Noisy input, clean target, MSE; fresh noise each epoch (per-epoch checkpoint, resumable)."""
     input:
-        train=f"{R}/subsets/train.npz",
+        train=f"{R}/subsets/train_s{{seed}}.npz",
         code=lib("models.py", "train.py", "noise.py", "denoise.py"),
     output:
         model=f"{DN}/models/p{{rate}}_s{{seed}}.pt",
         settings=f"{DN}/models/p{{rate}}_s{{seed}}.json",
         loss=f"{DN}/models/p{{rate}}_s{{seed}}_loss.tsv",
+    log:
+        f"{LOGS}/train_denoiser/p{{rate}}_s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train_denoiser/p{{rate}}_s{{seed}}.tsv"
+    conda:
+        "../envs/aeclust.yaml"
+    threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=60,
+        gpu=gpus(),
     params:
         model=denoiser_settings(),
         epochs=config["denoise"]["epochs"],
         batch_size=config["denoise"]["batch_size"],
         lr=config["denoise"]["lr"],
         device=config["device"],
-    log:
-        f"{LOGS}/train_denoiser/p{{rate}}_s{{seed}}.log",
-    benchmark:
-        f"{BENCH}/train_denoiser/p{{rate}}_s{{seed}}.tsv"
-    threads: 2
-    resources:
-        mem_mb=3000,
-        runtime=60,
-        gpu=gpus(),
-    conda:
-        "../envs/aeclust.yaml"
     script:
         "../scripts/train_denoiser.py"
 
@@ -38,27 +38,34 @@ rule evaluate_denoiser:
     input:
         model=rules.train_denoiser.output.model,
         classifier=f"{R}/models/classifier_s{{seed}}.pt",
-        eval=f"{R}/subsets/cluster.npz",
-        train=f"{R}/subsets/train.npz",
-        code=lib("models.py", "train.py", "noise.py", "denoise.py", "subsets.py", "metrics.py"),
+        eval=f"{R}/subsets/cluster_s{{seed}}.npz",
+        train=f"{R}/subsets/train_s{{seed}}.npz",
+        code=lib(
+            "models.py",
+            "train.py",
+            "noise.py",
+            "denoise.py",
+            "subsets.py",
+            "metrics.py",
+        ),
     output:
         metrics=f"{DN}/metrics/p{{rate}}_s{{seed}}.json",
         examples=f"{DN}/examples/p{{rate}}_s{{seed}}.npz",
-    params:
-        per_class=config["denoise"]["eval_per_class"],
-        examples=config["denoise"]["examples"],
-        device=config["device"],
     log:
         f"{LOGS}/evaluate_denoiser/p{{rate}}_s{{seed}}.log",
     benchmark:
         f"{BENCH}/evaluate_denoiser/p{{rate}}_s{{seed}}.tsv"
+    conda:
+        "../envs/aeclust.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
         gpu=gpus(),
-    conda:
-        "../envs/aeclust.yaml"
+    params:
+        per_class=config["denoise"]["eval_per_class"],
+        examples=config["denoise"]["examples"],
+        device=config["device"],
     script:
         "../scripts/evaluate_denoiser.py"
 
@@ -73,24 +80,30 @@ rule summarize_denoising:
             f"{DN}/denoising.csv",
             caption="../report/denoising_table.rst",
             category="De-noising",
-            labels={"result": "table: scores per noise rate", "noise rates": ", ".join(RATES)},
+            labels={
+                "result": "table: scores per noise rate",
+                "noise rates": ", ".join(RATES),
+            },
         ),
         md=report(
             f"{DN}/denoising.md",
             caption="../report/denoising_table.rst",
             category="De-noising",
-            labels={"result": "table (Markdown): scores per noise rate", "noise rates": ", ".join(RATES)},
+            labels={
+                "result": "table (Markdown): scores per noise rate",
+                "noise rates": ", ".join(RATES),
+            },
         ),
-    params:
-        seeds=SEEDS,
     log:
         f"{LOGS}/summarize_denoising.log",
+    conda:
+        "../envs/aeclust.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/aeclust.yaml"
+    params:
+        seeds=SEEDS,
     script:
         "../scripts/summarize_denoising.py"
 
@@ -106,21 +119,27 @@ rule plot_denoising:
             f"{DN}/figures/examples.png",
             caption="../report/denoise_examples.rst",
             category="De-noising",
-            labels={"result": "figure: example digits (study Table 1)", "noise rates": ", ".join(RATES)},
+            labels={
+                "result": "figure: example digits (study Table 1)",
+                "noise rates": ", ".join(RATES),
+            },
         ),
         curves=report(
             f"{DN}/figures/curves.png",
             caption="../report/denoise_curves.rst",
             category="De-noising",
-            labels={"result": "figure: PSNR and legibility against noise rate", "noise rates": ", ".join(RATES)},
+            labels={
+                "result": "figure: PSNR and legibility against noise rate",
+                "noise rates": ", ".join(RATES),
+            },
         ),
     log:
         f"{LOGS}/plot_denoising.log",
+    conda:
+        "../envs/aeclust.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/aeclust.yaml"
     script:
         "../scripts/plot_denoising.py"

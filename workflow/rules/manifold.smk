@@ -10,23 +10,23 @@ rule embed_umap:
         code=lib("cluster.py", "manifold.py"),
     output:
         features=f"{R}/features/{{base}}_umap_s{{seed}}.npz",
+    log:
+        f"{LOGS}/embed_umap/{{base}}_s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/embed_umap/{{base}}_s{{seed}}.tsv"
+    conda:
+        "../envs/aeclust.yaml"
+    # umap-learn runs single-threaded when seeded; a second thread would sit idle.
+    threads: 1 if config["umap"]["seeded"] else 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         n_components=config["umap"]["n_components"],
         n_neighbors=config["umap"]["n_neighbors"],
         min_dist=config["umap"]["min_dist"],
         metric=config["umap"]["metric"],
         seeded=config["umap"]["seeded"],
-    log:
-        f"{LOGS}/embed_umap/{{base}}_s{{seed}}.log",
-    benchmark:
-        f"{BENCH}/embed_umap/{{base}}_s{{seed}}.tsv"
-    # umap-learn runs single-threaded when seeded; a second thread would sit idle.
-    threads: 1 if config["umap"]["seeded"] else 2
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        "../envs/aeclust.yaml"
     script:
         "../scripts/embed_umap.py"
 
@@ -38,20 +38,20 @@ rule cluster_gmm:
         code=lib("cluster.py", "manifold.py"),
     output:
         clusters=f"{R}/clusters/gmm/{{feat}}_s{{seed}}.npz",
+    log:
+        f"{LOGS}/cluster_gmm/{{feat}}_s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/cluster_gmm/{{feat}}_s{{seed}}.tsv"
+    conda:
+        "../envs/aeclust.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
     params:
         k=config["kmeans"]["k"],
         covariance_type=config["gmm"]["covariance_type"],
         n_init=config["gmm"]["n_init"],
         max_iter=config["gmm"]["max_iter"],
-    log:
-        f"{LOGS}/cluster_gmm/{{feat}}_s{{seed}}.log",
-    benchmark:
-        f"{BENCH}/cluster_gmm/{{feat}}_s{{seed}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=20,
-    conda:
-        "../envs/aeclust.yaml"
     script:
         "../scripts/cluster_gmm.py"

@@ -17,18 +17,18 @@ rule plot_accuracy:
             category="Summary",
             labels={"figure": "accuracy per method"},
         ),
-    params:
-        dataset=DATASET,
-        methods=[f"{a}/{f}" for a, f in methods()],
-        seeds=SEEDS,
     log:
         f"{LOGS}/plot_accuracy.log",
+    conda:
+        "../envs/aeclust.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/aeclust.yaml"
+    params:
+        dataset=DATASET,
+        methods=[f"{a}/{f}" for a, f in methods()],
+        seeds=SEEDS,
     script:
         "../scripts/plot_accuracy.py"
 
@@ -46,16 +46,16 @@ rule plot_training:
             subcategory="Training loss",
             labels={"figure": "training loss", "epochs": "{epochs}"},
         ),
-    params:
-        seeds=SEEDS,
     log:
         f"{LOGS}/plot_training/ae_e{{epochs}}.log",
+    conda:
+        "../envs/aeclust.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/aeclust.yaml"
+    params:
+        seeds=SEEDS,
     script:
         "../scripts/plot_training.py"
 
@@ -75,12 +75,12 @@ rule plot_embeddings:
         ),
     log:
         f"{LOGS}/plot_embeddings/{{feat}}_s{{seed}}.log",
+    conda:
+        "../envs/aeclust.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        "../envs/aeclust.yaml"
     script:
         "../scripts/plot_embeddings.py"
 
@@ -88,7 +88,7 @@ rule plot_embeddings:
 rule plot_samples:
     """The first images of each digit in the training subset."""
     input:
-        train=f"{R}/subsets/train.npz",
+        train=f"{R}/subsets/train_s{SEEDS[0]}.npz",
         code=lib("plots.py", "study.py"),
     output:
         figure=report(
@@ -97,15 +97,15 @@ rule plot_samples:
             category="Data",
             labels={"figure": "training subset, sample digits"},
         ),
-    params:
-        per_class=10,
     log:
         f"{LOGS}/plot_samples.log",
+    conda:
+        "../envs/aeclust.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/aeclust.yaml"
+    params:
+        per_class=10,
     script:
         "../scripts/plot_samples.py"

@@ -58,6 +58,11 @@ def coerce_strings(value: Any, schema: dict) -> Any:
     return value
 
 
+def key_path(parts) -> str:
+    """A key's place in the config as error messages name it: ``seeds/0``, ``kmeans/n_init``."""
+    return "/".join(map(str, parts)) or "(top level)"
+
+
 def rate_label(rate: float) -> str:
     """A noise rate as file names show it: 0.2, 0.25 (at most 6 decimals, no trailing zeros)."""
     return f"{rate:.6f}".rstrip("0")

@@ -44,13 +44,19 @@ def stratified_indices(
     return np.sort(np.concatenate(chosen))
 
 
+def draw_seed(subsets_seed: int, replicate: int, per_replicate: bool = True) -> int | list[int]:
+    """The seed of one replicate's draw: its own (``[subsets_seed, replicate]``) by default,
+    or ``subsets_seed`` for every replicate (the fixed draw of earlier versions)."""
+    return [subsets_seed, replicate] if per_replicate else subsets_seed
+
+
 def make_subsets(
     images: np.ndarray,
     labels: np.ndarray,
     n_train: int,
     cluster: SubsetSpec,
     train: SubsetSpec,
-    seed: int,
+    seed: int | list[int],
     exclude_cluster: bool = True,
 ) -> dict[str, np.ndarray]:
     """Draw the clustering and training subsets from ``images``/``labels`` (train + test concatenated).
