@@ -20,12 +20,12 @@ MIRROR = Path(os.environ.get("AECLUST_TEST_MIRROR", REPO.parent / "shared" / "da
 
 
 def snakemake(workdir: Path, *args: str, configfile: Path | list[Path] | None = TINY, check: bool = True,
-              timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``snakemake`` on this repository's Snakefile in ``workdir``; output captured as text.
+              timeout: float = 900, env: dict | None = None, snakefile: Path = SNAKEFILE) -> subprocess.CompletedProcess:
+    """Run ``snakemake`` on this repository's Snakefile (or ``snakefile``) in ``workdir``; output captured as text.
 
     ``configfile``: one file or a list, later files overriding earlier ones (on top of the defaults).
     """
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir)]
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--directory", str(workdir)]
     if configfile is not None:
         files = configfile if isinstance(configfile, list) else [configfile]
         cmd += ["--configfile", *map(str, files)]
@@ -66,9 +66,9 @@ def blob_images(n: int = 64, seed: int = 0):
     return x
 
 
-def dry_run_jobs(workdir: Path, *args: str, configfile: Path | list[Path] | None = TINY) -> dict[str, int]:
-    """Rule name -> number of jobs a dry run would execute."""
-    out = snakemake(workdir, "-n", *args, "--quiet", "rules", configfile=configfile).stdout  # targets before --quiet's list
+def dry_run_jobs(workdir: Path, *args: str, configfile: Path | list[Path] | None = TINY, **kw) -> dict[str, int]:
+    """Rule name -> number of jobs a dry run would execute (``kw``: more arguments of ``snakemake``)."""
+    out = snakemake(workdir, "-n", *args, "--quiet", "rules", configfile=configfile, **kw).stdout  # targets before --quiet's list
     jobs: dict[str, int] = {}
     started = False
     for line in out.splitlines():
@@ -88,8 +88,32 @@ def overlay(tmp_path: Path, text: str, base: Path = TINY) -> list[Path]:
     return [base, extra]
 
 
+# CI (.ci/run) sets this: there a missing mirror fails the tests that need it instead of skipping them.
+REQUIRE_MIRROR = "AECLUST_REQUIRE_MIRROR"
+
+
+def mirror_missing() -> str | None:
+    """Why the local MNIST mirror cannot be used here, or None when it can."""
+    if (MIRROR / "SHA256SUMS").is_file():
+        return None
+    return (f"no local MNIST mirror at {MIRROR} (lay shared/data/mnist beside the checkout, "
+            "or point AECLUST_TEST_MIRROR at one)")
+
+
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory) -> Path:
+def mirror() -> Path:
+    """The local MNIST mirror. Without one the test skips, saying why; with
+    AECLUST_REQUIRE_MIRROR=1 (CI) it fails instead."""
+    why = mirror_missing()
+    if why:
+        if os.environ.get(REQUIRE_MIRROR) == "1":
+            pytest.fail(f"{REQUIRE_MIRROR}=1 but {why}")
+        pytest.skip(why)
+    return MIRROR
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, mirror) -> Path:
     """The whole tiny DAG, run once per test session; returns its working directory."""
     workdir = tmp_path_factory.mktemp("tiny")
     snakemake(workdir, "--cores", "2")

@@ -27,18 +27,71 @@ NODE_CPUS, NODE_MEM_MB = 2, 23_000
 LOCAL_RULES = {"download_dataset", "all", "default"}
 
 
-def network_rules() -> set[str]:
-    """Rules that run a network, i.e. take config's `device` as a parameter."""
-    rules = set()
+def _rule_texts() -> dict[str, str]:
+    """Rule name -> its text in workflow/rules/*.smk."""
+    rules = {}
     for smk in (REPO / "workflow" / "rules").glob("*.smk"):
-        for name, body in re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", smk.read_text(), re.M | re.S):
-            if re.search(r"^\s+device=", body, re.M):
-                rules.add(name)
+        rules.update(re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", smk.read_text(), re.M | re.S))
     return rules
+
+
+def _script(body: str) -> str:
+    m = re.search(r'^\s+script:\n\s+"\.\./scripts/(\w+\.py)"', body, re.M)
+    return (REPO / "workflow" / "scripts" / m.group(1)).read_text() if m else ""
+
+
+def network_rules() -> set[str]:
+    """Rules that run a network, found by their code: the script sets up torch for one
+    (``script_setup(..., network=True)``); test_network_rules_take_device checks that
+    exactly these take config's `device` as a parameter."""
+    return {name for name, body in _rule_texts().items() if re.search(r"script_setup\([^)]*network=True", _script(body))}
+
+
+def resuming_rules() -> set[str]:
+    """Rules whose script hands its training loop a per-epoch resume file."""
+    return {name for name, body in _rule_texts().items() if '.resume")' in _script(body) and "checkpoint=" in _script(body)}
 
 
 # They ask for a GPU when config says `device: cuda`.
 NETWORK_RULES = network_rules()
+
+
+def test_network_rules_take_device():
+    assert NETWORK_RULES >= {"train_autoencoder", "extract_embeddings", "train_classifier", "train_denoiser",
+                             "evaluate_denoiser"}
+    takes_device = {name for name, body in _rule_texts().items() if re.search(r"^\s+device=", body, re.M)}
+    assert takes_device == NETWORK_RULES
+    assert resuming_rules() == {"train_autoencoder", "train_classifier", "train_denoiser"}
+
+
+def _declared_runtime(rule: str) -> int:
+    return int(re.search(r"^\s+runtime=(\d+),", _rule_texts()[rule], re.M).group(1))
+
+
+def _uncommented_profile() -> str:
+    """The profile with its commented GPU example lines (and the rule names they sit under)
+    uncommented, as docs/cluster.md says to."""
+    names = "|".join(sorted(NETWORK_RULES))
+    return re.sub(rf"^(\s*)# ?(\s*)(gpu|slurm_partition|{names}):", r"\1\2\3:", (PROFILE / "config.yaml").read_text(),
+                  flags=re.M)
+
+
+def test_profile_names_every_network_rule():
+    text = (PROFILE / "config.yaml").read_text()
+    active = yaml.safe_load(text)["set-resources"]
+    example = yaml.safe_load(_uncommented_profile())["set-resources"]
+    for rule in NETWORK_RULES:
+        assert re.search(rf"^\s*(# )?\s*{rule}:", text, re.M), f"profiles/slurm names no {rule}"
+        assert example.get(rule, {}).get("gpu") == 1 and example[rule].get("slurm_partition") == "gpu", rule
+    # a job that resumes from its checkpoints gets more time on each attempt, from what it declares
+    for rule in resuming_rules():
+        runtime = active.get(rule, {}).get("runtime")
+        assert isinstance(runtime, str) and "attempt" in runtime, f"{rule}: no runtime growing with attempt"
+        first, second = (eval(runtime, {}, {"attempt": a}) for a in (1, 2))  # how Snakemake reads it
+        assert first == _declared_runtime(rule) and second == 2 * first, (rule, runtime)
+    docs = (REPO / "docs" / "cluster.md").read_text()
+    gpus = docs.split("### GPUs", 1)[1].split("\n### ", 1)[0]
+    assert all(f"`{rule}`" in gpus for rule in NETWORK_RULES), gpus
 
 
 def planned_jobs(workdir: Path, *args: str, configfile=None) -> list[dict]:
@@ -82,18 +135,20 @@ def test_profile_resources_fit_a_two_core_node(tmp_path):
 
 def test_profile_gpu_example_works_when_uncommented(tmp_path):
     # the profile's commented GPU (and partition) lines, uncommented as docs/cluster.md says
-    key = r"(gpu|slurm_partition|extract_embeddings|train_classifier)"
-    text = re.sub(rf"^(\s*)# ?(\s*){key}:", r"\1\2\3:", (PROFILE / "config.yaml").read_text(), flags=re.M)
+    text = re.sub(r'^(\s*)# ?(\s*)slurm_partition: "cpu"', r'\1\2slurm_partition: "cpu"',
+                  _uncommented_profile(), flags=re.M)
     (tmp_path / "gpu").mkdir()
     (tmp_path / "gpu" / "config.yaml").write_text(text)
     given = {rule for rule, res in yaml.safe_load(text)["set-resources"].items() if res.get("gpu")}
-    assert NETWORK_RULES >= given >= {"train_autoencoder", "extract_embeddings", "train_classifier"}
+    assert given == NETWORK_RULES
     jobs = planned_jobs(tmp_path / "work", "--workflow-profile", str(tmp_path / "gpu"), "--executor", "local")
+    assert {j["rule"] for j in jobs} >= given
     for job in jobs:
         if job["rule"] in given:
             assert (job.get("gpu"), job.get("slurm_partition")) == ("1", "gpu"), job
         elif job["rule"] not in LOCAL_RULES:
             assert job.get("gpu", "0") == "0" and job.get("slurm_partition") == "cpu", job
+
 
 def test_device_cuda_asks_network_rules_for_a_gpu(tmp_path):
     jobs = planned_jobs(tmp_path, configfile=overlay(tmp_path, "device: cuda"))

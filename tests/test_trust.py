@@ -29,7 +29,7 @@ import torch
 from aeclust.download import DownloadError, fetch_dataset
 from aeclust.models import CheckpointError, build_model, load_checkpoint, save_checkpoint
 from aeclust.runtime import one_line, set_seed
-from aeclust.train import FitConfig, TrainingError, fit
+from aeclust.train import HOLD_ENV, FitConfig, TrainingError, fit
 from conftest import blob_images, MIRROR, REPO, SNAKEFILE, TINY, dry_run_jobs, overlay, snakemake
 
 CONV = {"kind": "autoencoder", "arch": "conv"}
@@ -227,6 +227,39 @@ def test_classifier_resume_equals_uninterrupted(tmp_path):
     assert _states_close(full, train(3, ckpt))
 
 
+def test_hold_hook_stops_after_the_given_epoch(tmp_path):
+    """The interrupt tests' hook: held after epoch 1 of 2, resume file saved, the process
+    waiting with its pid in the .held file; a 1-epoch fit is never held."""
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(REPO / "tests")!r})
+        from conftest import blob_images
+        from aeclust.models import build_model
+        from aeclust.train import FitConfig, fit
+        epochs, ckpt = int(sys.argv[1]), sys.argv[2]
+        cfg = FitConfig(epochs=epochs, batch_size=16, lr=1e-3, seed=4, checkpoint=ckpt, resume_key={{}})
+        fit(build_model({CONV!r}), blob_images(32), cfg)
+        print("finished", flush=True)
+    """)
+    env = {**os.environ, HOLD_ENV: "1"}
+    one = tmp_path / "one.pt.resume"
+    done = subprocess.run([sys.executable, "-c", code, "1", str(one)], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0 and done.stdout.strip() == "finished", done.stderr
+    assert one.exists() and not (tmp_path / "one.pt.resume.held").exists()
+    ckpt = tmp_path / "m.pt.resume"
+    proc = subprocess.Popen([sys.executable, "-c", code, "2", str(ckpt)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        _wait_for(tmp_path / "m.pt.resume.held", proc, timeout=120)
+        assert int((tmp_path / "m.pt.resume.held").read_text()) == proc.pid
+        assert torch.load(ckpt, weights_only=True)["epoch"] == 1
+        time.sleep(0.5)
+        assert proc.poll() is None  # still held, epoch 2 not run
+    finally:
+        proc.kill()
+        out, _ = proc.communicate(timeout=30)
+    assert "finished" not in out and torch.load(ckpt, weights_only=True)["epoch"] == 1
+
+
 def test_killed_writer_leaves_nothing_at_the_target(tmp_path):
     """SIGKILL in the middle of an atomic write: the target never exists half-written."""
     target = tmp_path / "features.npz"
@@ -298,7 +331,7 @@ def test_workflow_every_mirror_unreachable(tmp_path, refusing_port):
 
 
 @pytest.mark.e2e
-def test_workflow_diverging_training_fails_without_a_model(tmp_path):
+def test_workflow_diverging_training_fails_without_a_model(tmp_path, mirror):
     """lr=1e6 drives the tiny autoencoder's output to one constant image: the job fails
     with the reason, and no model (nor its settings or loss table) is left for later steps."""
     models = tmp_path / TINY_R / "models"
@@ -318,13 +351,19 @@ def test_workflow_diverging_training_fails_without_a_model(tmp_path):
 # End to end: interruption and resume, determinism
 
 
-def _start(workdir: Path, *args: str) -> subprocess.Popen:
-    """Snakemake on the tiny config in its own process group (so Ctrl-C can be simulated)."""
+def _start(workdir: Path, *args: str, hold_after: int | None = 1) -> subprocess.Popen:
+    """Snakemake on the tiny config in its own process group (so Ctrl-C can be simulated).
+
+    ``hold_after``: every training job with epochs left stops after saving that epoch's
+    resume file and waits, with ``<resume file>.held`` holding its process id
+    (aeclust.train's test hook), so a test interrupts it at a known point, never by a race."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir),
            "--configfile", str(TINY), *args]
     out = open(workdir / "snakemake.out", "w")
-    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "AECLUST_MIRROR": str(MIRROR)})
+    env = {**os.environ, "AECLUST_MIRROR": str(MIRROR)}
+    if hold_after is not None:
+        env[HOLD_ENV] = str(hold_after)
+    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 900) -> None:
@@ -339,16 +378,16 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 900) -> None:
         time.sleep(0.01)
 
 
-def _pids_writing(log: Path) -> list[int]:
-    """Processes that hold ``log`` open: the job's Python (scripts log to snakemake.log[0])."""
-    target, pids = str(log.resolve()), []
-    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
-        try:
-            if any(os.readlink(fd) == target for fd in fd_dir.iterdir()):
-                pids.append(int(fd_dir.parent.name))
-        except OSError:  # processes come and go
-            continue
-    return pids
+def _held_job(models: Path, name: str, proc: subprocess.Popen) -> int:
+    """Wait until training job ``name`` holds after epoch 1 (its resume file saved); its pid."""
+    held = models / f"{name}.pt.resume.held"
+    _wait_for(held, proc)
+    blob = torch.load(models / f"{name}.pt.resume", weights_only=True)
+    assert blob["epoch"] == 1, blob["epoch"]
+    assert not (models / f"{name}.pt").exists()
+    pid = int(held.read_text())
+    held.unlink()  # nothing of the hold is left for the rerun
+    return pid
 
 
 def _finish(proc: subprocess.Popen, timeout: float = 900) -> int:
@@ -374,8 +413,8 @@ def _assert_resumed_model_equal(workdir: Path, tiny_results: Path, name: str = "
 
 @pytest.mark.e2e
 def test_ctrl_c_during_training_then_rerun_incomplete(tmp_path, tiny_run, tiny_results):
-    """Ctrl-C (SIGINT to Snakemake's process group) while a 2-epoch autoencoder is in its
-    second epoch; `--rerun-incomplete` then finishes the DAG, the model resumes after epoch 1,
+    """Ctrl-C (SIGINT to Snakemake's process group) while a 2-epoch autoencoder holds after
+    its first epoch (the test hook); `--rerun-incomplete` then finishes the DAG, the model resumes after epoch 1,
     and every metric equals the uninterrupted run's byte for byte.
 
     The DAG is seed 0's K-Means methods (15 jobs, all kinds of step); the whole tiny DAG
@@ -384,7 +423,7 @@ def test_ctrl_c_during_training_then_rerun_incomplete(tmp_path, tiny_run, tiny_r
     targets = [f"{TINY_R}/metrics/kmeans/{f}_s0{end}" for f in feats for end in (".json", "_confusion.csv")]
     models = tmp_path / TINY_R / "models"
     proc = _start(tmp_path, "--cores", "2", *targets)
-    _wait_for(models / "ae_e2_s0.pt.resume", proc)  # epoch 1 done and checkpointed
+    _held_job(models, "ae_e2_s0", proc)  # epoch 1 done and checkpointed, epoch 2 not begun
     os.killpg(proc.pid, signal.SIGINT)
     assert _finish(proc) != 0, _output(tmp_path)
     assert not (models / "ae_e2_s0.pt").exists()
@@ -404,10 +443,7 @@ def test_sigkill_of_training_job_then_resume(tmp_path, tiny_run, tiny_results):
     target = f"{TINY_R}/metrics/kmeans/ae_e2_s0.json"
     models = tmp_path / TINY_R / "models"
     proc = _start(tmp_path, "--cores", "2", target)
-    _wait_for(models / "ae_e2_s0.pt.resume", proc)
-    pids = _pids_writing(tmp_path / TINY_R / "logs" / "train_autoencoder" / "e2_s0.log")
-    assert len(pids) == 1, pids
-    os.kill(pids[0], signal.SIGKILL)
+    os.kill(_held_job(models, "ae_e2_s0", proc), signal.SIGKILL)
     assert _finish(proc) != 0
     assert "Error in rule train_autoencoder" in _output(tmp_path)
     assert not [n for n in ("ae_e2_s0.pt", "ae_e2_s0.json", "ae_e2_s0_loss.tsv") if (models / n).exists()]
@@ -425,7 +461,7 @@ def test_crash_never_leaves_outputs_taken_as_complete(tmp_path, tiny_results):
     models = tmp_path / TINY_R / "models"
     target = f"{TINY_R}/models/ae_e2_s0.pt"
     proc = _start(tmp_path, "--cores", "2", target)
-    _wait_for(models / "ae_e2_s0.pt.resume", proc)
+    _held_job(models, "ae_e2_s0", proc)
     os.killpg(proc.pid, signal.SIGKILL)
     _finish(proc)
     for suffix in (".pt", ".json"):  # as if the crash came between two of the job's outputs

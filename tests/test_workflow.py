@@ -1,14 +1,24 @@
 """End to end on config/tiny.yaml: every target is made, from the real MNIST mirror,
 and only stale outputs are ever rebuilt."""
 
+import ast
 import hashlib
 import json
 import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from conftest import REPO, dry_run_jobs, overlay, snakemake
+from conftest import MIRROR, REPO, SNAKEFILE, TINY, dry_run_jobs, overlay, snakemake
+
+LIBRARY = REPO / "workflow" / "scripts" / "aeclust"
 
 
 def test_every_target_made(tiny_run, tiny_results):
@@ -27,9 +37,43 @@ def test_every_target_made(tiny_run, tiny_results):
     assert "| K-Means on pixels (`kmeans/raw`) |" in (tiny_results / "summary.md").read_text()
 
 
+def test_without_the_mirror_its_tests_skip_saying_why(tmp_path):
+    """A fresh clone without ../shared: the tests that need the mirror skip with the reason;
+    with AECLUST_REQUIRE_MIRROR=1 (CI) they fail instead."""
+    tests = ["test_download.py::test_real_local_mirror", "test_workflow.py::test_data_rules_on_real_mirror"]
+    env = {k: v for k, v in os.environ.items() if k != "AECLUST_REQUIRE_MIRROR"}
+    env["AECLUST_TEST_MIRROR"] = str(tmp_path / "nowhere")
+
+    def pytest_run(extra: dict) -> str:
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *tests],
+                              cwd=REPO / "tests", env={**env, **extra}, capture_output=True, text=True, timeout=300)
+        return proc.stdout
+
+    out = pytest_run({})
+    assert "2 skipped" in out and f"no local MNIST mirror at {tmp_path / 'nowhere'}" in out, out[-2000:]
+    out = pytest_run({"AECLUST_REQUIRE_MIRROR": "1"})
+    assert "2 error" in out and "AECLUST_REQUIRE_MIRROR=1 but no local MNIST mirror" in out, out[-2000:]
+
+
+def test_download_uses_the_config_mirror_when_the_variable_is_empty(tmp_path, mirror):
+    """AECLUST_MIRROR="" counts as unset: the config's `mirror:` is used (the dataset's own
+    mirrors here are a port where nothing listens, so nothing else could serve the files)."""
+    text = textwrap.dedent(f"""\
+        mirror: {mirror}
+        download: {{timeout: 1, retries: 0}}
+        datasets: {{mnist: {{mirrors: ["http://127.0.0.1:9/"]}}}}
+        """)
+    target = "data/mnist/t10k-labels-idx1-ubyte"
+    snakemake(tmp_path, "--cores", "1", target, configfile=overlay(tmp_path, text), env={"AECLUST_MIRROR": ""})
+    log = (tmp_path / "results" / "mnist" / "tiny" / "logs" / "download_dataset.log").read_text()
+    assert f"mirrors, in order: {mirror}, http://127.0.0.1:9/" in log, log
+    sums = dict(line.split()[::-1] for line in (mirror / "SHA256SUMS").read_text().splitlines() if line and line[0] != "#")
+    assert hashlib.sha256((tmp_path / target).read_bytes()).hexdigest() == sums["t10k-labels-idx1-ubyte"]
+
+
 def test_data_rules_on_real_mirror(tiny_run, tiny_results):
     data = tiny_run / "data" / "mnist"
-    sums = dict(line.split()[::-1] for line in (REPO.parent / "shared/data/mnist/SHA256SUMS").read_text().splitlines()
+    sums = dict(line.split()[::-1] for line in (MIRROR / "SHA256SUMS").read_text().splitlines()
                 if line and not line.startswith("#"))
     for name, digest in sums.items():
         assert hashlib.sha256((data / name).read_bytes()).hexdigest() == digest
@@ -71,19 +115,152 @@ def test_new_epoch_count_trains_only_new_models(tiny_run, tmp_path):
     assert "train_classifier" not in jobs and "make_subsets" not in jobs
 
 
-def test_model_code_edit_marks_models_stale(tiny_run):
-    # Snakemake ignores a newer mtime when the content is unchanged, so edit for real
-    models = REPO / "workflow" / "scripts" / "aeclust" / "models.py"
-    st, text = models.stat(), models.read_text()
-    try:
-        models.write_text(text + "\n# an edit\n")
-        os.utime(models, (st.st_atime, st.st_mtime + 3600))
-        jobs = dry_run_jobs(tiny_run)
-    finally:
-        models.write_text(text)
-        os.utime(models, (st.st_atime, st.st_mtime))
-    assert jobs["train_autoencoder"] == 4 and jobs["train_classifier"] == 2
+def _repo_copy(dest: Path) -> Path:
+    """The checkout's workflow files copied with their times (copy2), so a run from the copy
+    finds the tiny run's outputs as up to date as the checkout does; returns its Snakefile."""
+    for name in ("Snakefile", "workflow", "config"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest / "Snakefile"
+
+
+def _edit(path: Path) -> None:
+    """A real edit (Snakemake ignores a newer mtime when the content is unchanged), an hour later."""
+    st = path.stat()
+    path.write_text(path.read_text() + "\n# an edit\n")
+    os.utime(path, (st.st_atime, st.st_mtime + 3600))
+
+
+def test_library_edit_marks_exactly_its_users_stale(tiny_run, tmp_path):
+    """Edits go to a copy of the workflow, never to the checkout. The runs from the copy
+    leave out the `input` trigger (the copy's library files have other paths than the
+    ones recorded); the mtime trigger with checksums decides."""
+    snakefile = _repo_copy(tmp_path / "repo")
+    args = ("--rerun-triggers", "mtime", "params", "code", "software-env")
+    assert dry_run_jobs(tiny_run, *args, snakefile=snakefile) == {}  # the copy alone changes nothing
+
+    _edit(tmp_path / "repo" / "workflow" / "scripts" / "aeclust" / "summary.py")
+    assert dry_run_jobs(tiny_run, *args, snakefile=snakefile) == {"summarize": 1, "default": 1}
+
+    _edit(tmp_path / "repo" / "workflow" / "scripts" / "aeclust" / "models.py")
+    jobs = dry_run_jobs(tiny_run, *args, snakefile=snakefile)
+    assert jobs["train_autoencoder"] == 4 and jobs["train_classifier"] == 2 and jobs["train_denoiser"] == 4
     assert "download_dataset" not in jobs and "make_subsets" not in jobs
+
+
+def test_how_bytes_are_fetched_never_invalidates(tiny_run, tmp_path):
+    """download.timeout / retries and the mirrors list say how the files are fetched, their
+    SHA-256 what they are: changing them schedules nothing."""
+    for text in ("download: {timeout: 31}", "download: {retries: 5}",
+                 "datasets: {mnist: {mirrors: ['https://example.org/mnist/']}}", "mirror: /elsewhere"):
+        assert dry_run_jobs(tiny_run, configfile=overlay(tmp_path, text)) == {}, text
+    # what the files are still counts
+    jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "datasets: {mnist: {sha256: {t10k-labels-idx1-ubyte: "
+                                                                 + "0" * 64 + "}}}"))
+    assert jobs.get("download_dataset") == 1
+
+
+def test_key_order_of_a_config_file_changes_nothing(tiny_run, tmp_path):
+    """Snakemake compares dict params in order; the workflow puts every mapping in
+    config/config.yaml's order, so a file written in another order reruns nothing."""
+    import yaml
+
+    def reverse(d):
+        return {k: reverse(v) for k, v in reversed(d.items())} if isinstance(d, dict) else d
+
+    reordered = tmp_path / "reordered.yaml"
+    reordered.write_text(yaml.safe_dump(reverse(yaml.safe_load(TINY.read_text())), sort_keys=False))
+    assert reordered.read_text() != TINY.read_text()
+    assert dry_run_jobs(tiny_run, configfile=reordered) == {}
+
+
+# --- each rule tracks the library code its script runs ---------------------------------
+
+
+def _rules() -> dict[str, str]:
+    """Rule name -> the rule's text, from workflow/rules/*.smk."""
+    found = {}
+    for smk in (REPO / "workflow" / "rules").glob("*.smk"):
+        found.update(re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", smk.read_text(), re.M | re.S))
+    return found
+
+
+def _aeclust_imports(path: Path) -> set[str]:
+    """Modules of aeclust that ``path`` imports (anywhere in it, also inside functions)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            parts = (node.module or "").split(".")
+            if node.level == 1 and path.parent == LIBRARY:  # from .x import / from . import x
+                found |= {parts[0]} if node.module else {a.name for a in node.names}
+            elif node.level == 0 and parts[0] == "aeclust":
+                found |= {parts[1]} if len(parts) > 1 else {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("aeclust.")}
+    return {m for m in found if (LIBRARY / f"{m}.py").exists()}
+
+
+def script_runs(script: Path) -> set[str]:
+    """The library files a script runs: its aeclust imports, followed through the library."""
+    seen, todo = set(), list(_aeclust_imports(script))
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo += _aeclust_imports(LIBRARY / f"{module}.py")
+    return {f"{m}.py" for m in seen}
+
+
+def test_import_scanner_follows_the_library(tmp_path):
+    lib = tmp_path / "aeclust"
+    lib.mkdir()
+    (lib / "a.py").write_text("from .b import x\n")
+    (lib / "b.py").write_text("def f():\n    from . import c\n")
+    (lib / "c.py").write_text("import numpy\n")
+    script = tmp_path / "s.py"
+    script.write_text("from aeclust.a import y\nimport aeclust.c\n")
+    global LIBRARY
+    real, LIBRARY = LIBRARY, lib
+    try:
+        assert _aeclust_imports(script) == {"a", "c"} and script_runs(script) == {"a.py", "b.py", "c.py"}
+    finally:
+        LIBRARY = real
+
+
+# download_dataset tracks none on purpose: how the bytes are fetched never makes the data stale.
+UNTRACKED = {"download_dataset"}
+
+
+def test_every_rule_tracks_what_its_script_runs(tmp_path):
+    # the code inputs Snakemake really has, per rule (a dry run of the whole tiny DAG) ...
+    out = snakemake(tmp_path, "-n", "--forceall").stdout
+    tracked: dict[str, set[str]] = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:\n)", out)[1:]:
+        rule = re.match(r"(?:local)?rule (\w+):", block).group(1)
+        inputs = re.search(r"^\s+input: (.*)$", block, re.M)
+        files = inputs.group(1).split(", ") if inputs else []
+        tracked.setdefault(rule, set()).update(Path(f.removesuffix(" (cached)")).name for f in files if "/scripts/aeclust/" in f)
+    # ... against what each rule's script imports
+    rules = {name: re.search(r'^\s+script:\n\s+"\.\./scripts/(\w+\.py)"', body, re.M) for name, body in _rules().items()}
+    scripts = {name: m.group(1) for name, m in rules.items() if m}
+    assert scripts.keys() - UNTRACKED >= {"train_autoencoder", "train_classifier", "summarize"}
+    assert scripts.keys() <= tracked.keys(), scripts.keys() - tracked.keys()
+    wrong = {}
+    for rule, script in scripts.items():
+        want = set() if rule in UNTRACKED else script_runs(REPO / "workflow" / "scripts" / script)
+        if tracked[rule] != want:
+            wrong[rule] = {"missing": sorted(want - tracked[rule]), "not run": sorted(tracked[rule] - want)}
+    assert not wrong, f"code=lib(...) differs from what the scripts import: {wrong}"
+
+
+def test_init_holds_no_code():
+    """lib() leaves __init__.py out; safe while it holds only the docstring and the version."""
+    body = ast.parse((LIBRARY / "__init__.py").read_text()).body
+    assert [type(n).__name__ for n in body] == ["Expr", "Assign"]
+    assert [t.id for t in body[1].targets] == ["__version__"]
 
 
 def test_forcerun_one_rule(tiny_run):

@@ -5,7 +5,7 @@ rule train_autoencoder:
     """Train the autoencoder on the training subset (per-epoch checkpoint, resumable)."""
     input:
         train=f"{R}/subsets/train_s{{seed}}.npz",
-        code=lib("models.py", "train.py"),
+        code=lib("io.py", "models.py", "runtime.py", "train.py"),
     output:
         model=f"{R}/models/ae_e{{epochs}}_s{{seed}}.pt",
         settings=f"{R}/models/ae_e{{epochs}}_s{{seed}}.json",
@@ -37,7 +37,7 @@ rule extract_embeddings:
         model=rules.train_autoencoder.output.model,
         cluster=f"{R}/subsets/cluster_s{{seed}}.npz",
         train=f"{R}/subsets/train_s{{seed}}.npz",
-        code=lib("models.py", "train.py"),
+        code=lib("io.py", "models.py", "runtime.py", "train.py"),
     output:
         features=f"{R}/features/ae_e{{epochs}}_s{{seed}}.npz",
     log:

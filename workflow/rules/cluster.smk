@@ -6,7 +6,7 @@ rule reduce_pca:
     """PCA of one seed's embeddings to n components."""
     input:
         features=f"{R}/features/ae_e{{epochs}}_s{{seed}}.npz",
-        code=lib("cluster.py"),
+        code=lib("cluster.py", "io.py", "runtime.py"),
     output:
         features=f"{R}/features/ae_e{{epochs}}_pca{{n}}_s{{seed}}.npz",
     log:
@@ -25,7 +25,7 @@ rule cluster_kmeans:
     """K-Means (k-means++, best of n_init) on one feature set and seed."""
     input:
         features=features_input,
-        code=lib("cluster.py"),
+        code=lib("cluster.py", "io.py", "runtime.py"),
     output:
         clusters=f"{R}/clusters/kmeans/{{feat}}_s{{seed}}.npz",
     log:
@@ -50,7 +50,7 @@ rule align_clusters:
     """Hungarian matching of cluster ids to digits; aligned confusion matrix and metrics."""
     input:
         clusters=f"{R}/clusters/{{algo}}/{{feat}}_s{{seed}}.npz",
-        code=lib("metrics.py"),
+        code=lib("io.py", "metrics.py", "runtime.py"),
     output:
         metrics=f"{R}/metrics/{{algo}}/{{feat}}_s{{seed}}.json",
         confusion=f"{R}/metrics/{{algo}}/{{feat}}_s{{seed}}_confusion.csv",
@@ -70,7 +70,19 @@ rule pca_sweep:
     """Accuracy against PCA component count, over seeds (the study picked 32 by trials)."""
     input:
         features=expand(f"{R}/features/ae_e{sweep_epochs()}_s{{seed}}.npz", seed=SEEDS),
-        code=lib("cluster.py", "metrics.py", "plots.py", "study.py"),
+        code=lib(
+            "cluster.py",
+            "denoise.py",
+            "io.py",
+            "metrics.py",
+            "models.py",
+            "noise.py",
+            "plots.py",
+            "runtime.py",
+            "study.py",
+            "subsets.py",
+            "train.py",
+        ),
     output:
         table=report(
             f"{R}/pca_sweep.csv",
@@ -110,7 +122,7 @@ rule train_classifier:
     input:
         train=f"{R}/subsets/train_s{{seed}}.npz",
         cluster=f"{R}/subsets/cluster_s{{seed}}.npz",
-        code=lib("models.py", "train.py", "metrics.py"),
+        code=lib("io.py", "models.py", "runtime.py", "train.py"),
     output:
         model=f"{R}/models/classifier_s{{seed}}.pt",
         metrics=f"{R}/metrics/classifier_s{{seed}}.json",
@@ -145,7 +157,18 @@ rule plot_confusion:
             f"{R}/metrics/{{{{algo}}}}/{{{{feat}}}}_s{{seed}}_confusion.csv",
             seed=SEEDS,
         ),
-        code=lib("plots.py", "study.py"),
+        code=lib(
+            "denoise.py",
+            "io.py",
+            "metrics.py",
+            "models.py",
+            "noise.py",
+            "plots.py",
+            "runtime.py",
+            "study.py",
+            "subsets.py",
+            "train.py",
+        ),
     output:
         figure=report(
             f"{R}/figures/confusion/{{algo}}_{{feat}}.png",
@@ -175,7 +198,9 @@ rule summarize:
         classifier=expand(f"{R}/metrics/classifier_s{{seed}}.json", seed=SEEDS),
         sweep=f"{R}/pca_sweep.csv",
         denoising=denoising_table(),
-        code=lib("summary.py", "metrics.py", "study.py", "claims.py"),
+        code=lib(
+            "claims.py", "io.py", "metrics.py", "runtime.py", "study.py", "summary.py"
+        ),
     output:
         csv=report(
             f"{R}/summary.csv",

@@ -1,10 +1,11 @@
 # Helpers shared by the workflow: config validation, paths, target lists, input
 # functions and wildcard constraints. The other .smk files hold only rules.
+import copy
 import importlib.util
 
 import yaml
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
+from snakemake.utils import update_config, validate
 
 
 def _library_module(name):
@@ -19,11 +20,25 @@ def _library_module(name):
 
 _CONFIG = _library_module("config")
 _SCHEMA = "../schemas/config.schema.yaml"
+_DEFAULTS = "../../config/config.yaml"
 
 
 def _validate_config(cfg):
-    """Numbers typed on the command line first, then the schema (with defaults), then the
-    checks that need more than one key. Errors are one line naming the key."""
+    """The defaults under the run's settings, then numbers typed on the command line, then
+    the schema (with defaults), then the checks that need more than one key. Errors are
+    one line naming the key.
+
+    The defaults are config/config.yaml: a direct run has them already (the configfile: of
+    workflow/Snakefile), but a host workflow's `module ... config:` replaces that file, so
+    they are laid under whatever config arrives. Every mapping ends in that file's key
+    order: Snakemake compares dict params in order, and the order would otherwise follow
+    how the user's files were written and layered (a reordered file would rerun jobs).
+    """
+    with open(workflow.source_path(_DEFAULTS)) as f:
+        defaults = yaml.safe_load(f)
+    merged = copy.deepcopy(defaults)
+    update_config(merged, cfg)
+    cfg.update(merged)
     with open(workflow.source_path(_SCHEMA)) as f:
         cfg.update(_CONFIG.coerce_strings(dict(cfg), yaml.safe_load(f)))
     try:
@@ -36,6 +51,17 @@ def _validate_config(cfg):
     errors = list(_CONFIG.semantic_errors(cfg))
     if errors:
         raise WorkflowError("config error: " + "; ".join(errors))
+    ordered = _ordered_like(dict(cfg), defaults)
+    cfg.clear()
+    cfg.update(ordered)
+
+
+def _ordered_like(value, model):
+    """``value`` with each mapping's keys in ``model``'s order, keys ``model`` lacks after."""
+    if not (isinstance(value, dict) and isinstance(model, dict)):
+        return value
+    keys = [k for k in model if k in value] + [k for k in value if k not in model]
+    return {k: _ordered_like(value[k], model.get(k)) for k in keys}
 
 
 _validate_config(config)
@@ -63,11 +89,15 @@ wildcard_constraints:
 
 
 def lib(*modules):
-    """Library modules that a job runs, tracked as inputs: editing them makes outputs stale."""
-    return [
-        str(workflow.source_path(f"../scripts/aeclust/{m}"))
-        for m in ("__init__.py", "io.py", "runtime.py", *modules)
-    ]
+    """Library modules that a rule's script runs, tracked as inputs: editing one makes
+    exactly the outputs of the rules that run it stale. Each list is the script's aeclust
+    imports, followed through the library (tests/test_workflow.py checks them).
+    __init__.py is left out: it holds only the version string.
+
+    Not str()-ed: source_path's result is a copy in Snakemake's per-run source cache,
+    flagged with the file's true path, which is what Snakemake records as the input (a
+    plain string would record the cache's random folder and make every run stale)."""
+    return [workflow.source_path(f"../scripts/aeclust/{m}") for m in modules]
 
 
 def gpus():

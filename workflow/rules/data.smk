@@ -32,7 +32,7 @@ rule make_subsets:
     spread over seeds covers which images a rerun of the study would draw."""
     input:
         idx=idx_files(),
-        code=lib("idx.py", "subsets.py"),
+        code=lib("idx.py", "io.py", "runtime.py", "subsets.py"),
     output:
         cluster=f"{R}/subsets/cluster_s{{seed}}.npz",
         train=f"{R}/subsets/train_s{{seed}}.npz",

@@ -7,7 +7,16 @@ rule train_denoiser:
     """Noisy input, clean target, MSE; fresh noise each epoch (per-epoch checkpoint, resumable)."""
     input:
         train=f"{R}/subsets/train_s{{seed}}.npz",
-        code=lib("models.py", "train.py", "noise.py", "denoise.py"),
+        code=lib(
+            "denoise.py",
+            "io.py",
+            "metrics.py",
+            "models.py",
+            "noise.py",
+            "runtime.py",
+            "subsets.py",
+            "train.py",
+        ),
     output:
         model=f"{DN}/models/p{{rate}}_s{{seed}}.pt",
         settings=f"{DN}/models/p{{rate}}_s{{seed}}.json",
@@ -41,12 +50,14 @@ rule evaluate_denoiser:
         eval=f"{R}/subsets/cluster_s{{seed}}.npz",
         train=f"{R}/subsets/train_s{{seed}}.npz",
         code=lib(
-            "models.py",
-            "train.py",
-            "noise.py",
             "denoise.py",
-            "subsets.py",
+            "io.py",
             "metrics.py",
+            "models.py",
+            "noise.py",
+            "runtime.py",
+            "subsets.py",
+            "train.py",
         ),
     output:
         metrics=f"{DN}/metrics/p{{rate}}_s{{seed}}.json",
@@ -74,7 +85,16 @@ rule summarize_denoising:
     """denoising.csv / denoising.md: one row per noise rate, mean and sd over seeds."""
     input:
         metrics=expand(f"{DN}/metrics/p{{rate}}_s{{seed}}.json", rate=RATES, seed=SEEDS),
-        code=lib("denoise.py", "metrics.py"),
+        code=lib(
+            "denoise.py",
+            "io.py",
+            "metrics.py",
+            "models.py",
+            "noise.py",
+            "runtime.py",
+            "subsets.py",
+            "train.py",
+        ),
     output:
         csv=report(
             f"{DN}/denoising.csv",
@@ -113,7 +133,18 @@ rule plot_denoising:
     input:
         table=rules.summarize_denoising.output.csv,
         examples=expand(f"{DN}/examples/p{{rate}}_s{SEEDS[0]}.npz", rate=RATES),
-        code=lib("plots.py", "denoise.py"),
+        code=lib(
+            "denoise.py",
+            "io.py",
+            "metrics.py",
+            "models.py",
+            "noise.py",
+            "plots.py",
+            "runtime.py",
+            "study.py",
+            "subsets.py",
+            "train.py",
+        ),
     output:
         examples=report(
             f"{DN}/figures/examples.png",

@@ -7,7 +7,7 @@ rule embed_umap:
     """UMAP of raw pixels or one seed's embeddings (feature sets ae_e{E}_umap, raw_umap)."""
     input:
         features=umap_input,
-        code=lib("cluster.py", "manifold.py"),
+        code=lib("cluster.py", "io.py", "manifold.py", "runtime.py"),
     output:
         features=f"{R}/features/{{base}}_umap_s{{seed}}.npz",
     log:
@@ -35,7 +35,7 @@ rule cluster_gmm:
     """Gaussian mixture (EM from k-means, best likelihood of n_init) on one feature set and seed."""
     input:
         features=features_input,
-        code=lib("cluster.py", "manifold.py"),
+        code=lib("cluster.py", "io.py", "manifold.py", "runtime.py"),
     output:
         clusters=f"{R}/clusters/gmm/{{feat}}_s{{seed}}.npz",
     log:

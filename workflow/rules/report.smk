@@ -9,7 +9,18 @@ rule plot_accuracy:
     input:
         metrics=[f"{R}/metrics/{a}/{f}_s{s}.json" for a, f in methods() for s in SEEDS],
         classifier=expand(f"{R}/metrics/classifier_s{{seed}}.json", seed=SEEDS),
-        code=lib("plots.py", "study.py"),
+        code=lib(
+            "denoise.py",
+            "io.py",
+            "metrics.py",
+            "models.py",
+            "noise.py",
+            "plots.py",
+            "runtime.py",
+            "study.py",
+            "subsets.py",
+            "train.py",
+        ),
     output:
         figure=report(
             f"{R}/figures/accuracy.png",
@@ -37,7 +48,18 @@ rule plot_training:
     """Training loss per epoch of the autoencoders of one epoch count, one line per seed."""
     input:
         loss=expand(f"{R}/models/ae_e{{{{epochs}}}}_s{{seed}}_loss.tsv", seed=SEEDS),
-        code=lib("plots.py", "study.py"),
+        code=lib(
+            "denoise.py",
+            "io.py",
+            "metrics.py",
+            "models.py",
+            "noise.py",
+            "plots.py",
+            "runtime.py",
+            "study.py",
+            "subsets.py",
+            "train.py",
+        ),
     output:
         figure=report(
             f"{R}/figures/training/ae_e{{epochs}}.png",
@@ -64,7 +86,19 @@ rule plot_embeddings:
     """Pixels or embeddings of the clustered images, projected to two principal components, by digit."""
     input:
         features=features_input,
-        code=lib("cluster.py", "plots.py", "study.py"),
+        code=lib(
+            "cluster.py",
+            "denoise.py",
+            "io.py",
+            "metrics.py",
+            "models.py",
+            "noise.py",
+            "plots.py",
+            "runtime.py",
+            "study.py",
+            "subsets.py",
+            "train.py",
+        ),
     output:
         figure=report(
             f"{R}/figures/embeddings/{{feat}}_s{{seed}}.png",
@@ -89,7 +123,18 @@ rule plot_samples:
     """The first images of each digit in the training subset."""
     input:
         train=f"{R}/subsets/train_s{SEEDS[0]}.npz",
-        code=lib("plots.py", "study.py"),
+        code=lib(
+            "denoise.py",
+            "io.py",
+            "metrics.py",
+            "models.py",
+            "noise.py",
+            "plots.py",
+            "runtime.py",
+            "study.py",
+            "subsets.py",
+            "train.py",
+        ),
     output:
         figure=report(
             f"{R}/figures/samples.png",

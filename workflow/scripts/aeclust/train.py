@@ -98,6 +98,21 @@ def _save_resume(path: Path, cfg: FitConfig, model: nn.Module, opt: torch.optim.
         )
 
 
+# A test hook (tests/test_trust.py interrupts jobs at a known point): with this variable set
+# to N, a fit that has saved its resume file after epoch N and has epochs left writes
+# "<resume file>.held" (holding its process id) and waits there until it is stopped.
+HOLD_ENV = "AECLUST_TEST_HOLD_AFTER_EPOCH"
+
+
+def _hold_for_test(ckpt: Path, epoch: int, epochs: int) -> None:
+    if epoch >= epochs or os.environ.get(HOLD_ENV) != str(epoch):
+        return
+    with atomic_path(Path(f"{ckpt}.held")) as tmp:
+        tmp.write_text(f"{os.getpid()}\n")
+    while True:
+        time.sleep(1)
+
+
 def fit(
     model: nn.Module,
     inputs: torch.Tensor,
@@ -174,6 +189,7 @@ def fit(
         )
         if ckpt:
             _save_resume(ckpt, cfg, model, opt, epoch, history)
+            _hold_for_test(ckpt, epoch, cfg.epochs)
     model.eval()
     return history
 
