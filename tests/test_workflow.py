@@ -118,6 +118,7 @@ def test_new_epoch_count_trains_only_new_models(tiny_run, tmp_path):
 def _repo_copy(dest: Path) -> Path:
     """The checkout's workflow files copied with their times (copy2), so a run from the copy
     finds the tiny run's outputs as up to date as the checkout does; returns its Snakefile."""
+    dest.mkdir(parents=True)
     for name in ("Snakefile", "workflow", "config"):
         src = REPO / name
         if src.is_dir():
@@ -158,8 +159,8 @@ def test_how_bytes_are_fetched_never_invalidates(tiny_run, tmp_path):
                  "datasets: {mnist: {mirrors: ['https://example.org/mnist/']}}", "mirror: /elsewhere"):
         assert dry_run_jobs(tiny_run, configfile=overlay(tmp_path, text)) == {}, text
     # what the files are still counts
-    jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "datasets: {mnist: {sha256: {t10k-labels-idx1-ubyte: "
-                                                                 + "0" * 64 + "}}}"))
+    jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "datasets: {mnist: {sha256: {t10k-labels-idx1-ubyte: '"
+                                                                 + "0" * 64 + "'}}}"))
     assert jobs.get("download_dataset") == 1
 
 
