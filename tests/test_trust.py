@@ -34,6 +34,9 @@ from conftest import blob_images, MIRROR, REPO, SNAKEFILE, TINY, dry_run_jobs, o
 
 CONV = {"kind": "autoencoder", "arch": "conv"}
 TINY_R = Path("results/mnist/tiny")  # the tiny preset's results folder, relative to a workdir
+# Python subprocesses import this checkout's library (it is not installed).
+LIBRARY_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "workflow" / "scripts"),
+                                                                         os.environ.get("PYTHONPATH")]))}
 
 
 def _images(n=48, seed=0):
@@ -88,7 +91,7 @@ def _run_script(tmp_path: Path, body: str) -> tuple[int, str]:
         from aeclust.runtime import script_setup
         script_setup(SimpleNamespace(log=[{str(log)!r}], threads=1, rule="some_rule"))
     """) + textwrap.dedent(body)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=LIBRARY_ENV)
     return proc.returncode, log.read_text()
 
 
@@ -271,7 +274,7 @@ def test_killed_writer_leaves_nothing_at_the_target(tmp_path):
             print("writing", flush=True)
             time.sleep(60)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=LIBRARY_ENV)
     assert proc.stdout.readline().strip() == "writing"
     proc.kill()
     proc.wait(timeout=30)
