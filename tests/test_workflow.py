@@ -26,7 +26,7 @@ def test_every_target_made(tiny_run, tiny_results):
     assert dry_run_jobs(tiny_run) == {}
     summary = pd.read_csv(tiny_results / "summary.csv")
     assert set(summary["method"]) == {"kmeans/raw", "kmeans/ae_e1", "kmeans/ae_e2", "kmeans/ae_e2_pca8",
-                                      "kmeans/ae_e2_umap", "gmm/ae_e2_umap", "classifier"}
+                                      "kmeans/ae_e2_umap", "gmm/ae_e2_umap", "selflabel/gmm_ae_e2_umap", "classifier"}
     assert (summary["seeds"] == 2).all()
     assert summary["accuracy_mean"].between(0.1, 1.0).all()
     for name in ("kmeans_raw", "kmeans_ae_e1", "kmeans_ae_e2", "kmeans_ae_e2_pca8", "kmeans_ae_e2_umap", "gmm_ae_e2_umap"):

@@ -2,6 +2,7 @@
 # functions and wildcard constraints. The other .smk files hold only rules.
 import copy
 import importlib.util
+import re
 
 import yaml
 from snakemake.exceptions import WorkflowError
@@ -83,8 +84,9 @@ wildcard_constraints:
     epochs=r"\d+",
     n=r"\d+",
     rate=r"0\.\d+",
-    algo=r"kmeans|gmm",
-    feat=r"(raw|ae_e\d+)(_umap)?|ae_e\d+_pca\d+",
+    # selflabel/{algo}_{feat}: the self-labeling stage's relabelling of clustering algo/feat
+    algo=r"kmeans|gmm|selflabel",
+    feat=r"((kmeans|gmm)_)?((raw|ae_e\d+)(_umap)?|ae_e\d+_pca\d+)",
     base=r"raw|ae_e\d+",
 
 
@@ -131,10 +133,10 @@ def features_of(kind):
 
 def feature_sets():
     """Every feature set that some algorithm clusters: pixels, embeddings, PCA or UMAP of them."""
-    return list(dict.fromkeys(f for _, f in methods()))
+    return list(dict.fromkeys(f for _, f in clusterings()))
 
 
-def methods():
+def clusterings():
     """(algorithm, feature set) pairs, by feature set, then K-Means before the mixture."""
     return [
         (algo, f)
@@ -143,6 +145,52 @@ def methods():
         for algo in ("kmeans", "gmm")
         if kind in config["clustering"][algo]
     ]
+
+
+def methods():
+    """Every method the summary reports, as (algorithm, feature set) pairs: the clusterings,
+    then the self-labeling stage's relabelling of each (``selflabel``, ``{algo}_{feat}``).
+    """
+    return clusterings() + [("selflabel", f"{a}_{f}") for a, f in selflabel_sources()]
+
+
+def selflabel_sources():
+    """The clusterings the self-labeling stage relabels (config selflabel.from), as (algo, feat)."""
+    sl = config["selflabel"]
+    if not sl["enabled"]:
+        return []
+    known = {f"{a}/{f}": (a, f) for a, f in clusterings()}
+    missing = [m for m in sl["from"] if m not in known]
+    if missing:
+        raise WorkflowError(
+            f"config error: selflabel/from: {', '.join(missing)} is not a clustering of this config "
+            f"(known: {', '.join(known)})"
+        )
+    if sl["space"] == "ae":
+        no_ae = [m for m in sl["from"] if not re.search(r"ae_e\d+", m)]
+        if no_ae:
+            raise WorkflowError(
+                f"config error: selflabel/space: 'ae' compares neighbours in the codes of the autoencoder "
+                f"a clustering used, and {', '.join(no_ae)} used none (use space raw or source)"
+            )
+    return [known[m] for m in sl["from"]]
+
+
+def selflabel_space_input(wildcards):
+    """The features the first selection compares neighbours in: the codes of the source's
+    autoencoder (``ae``), the pixels (``raw``) or the features the source clustered (``source``).
+    """
+    space, feat = config["selflabel"]["space"], wildcards.feat
+    if space == "source":
+        return feature_file(feat, wildcards.seed)
+    if space == "raw":
+        return feature_file("raw", wildcards.seed)
+    return feature_file(re.match(r"ae_e\d+", feat).group(0), wildcards.seed)
+
+
+def selflabel_settings():
+    """The self-labeling rule's params (the dataset's own augmentation merged in)."""
+    return _CONFIG.selflabel_settings(config)
 
 
 def feature_file(feat, seed):

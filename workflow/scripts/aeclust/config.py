@@ -118,6 +118,7 @@ def semantic_errors(cfg: dict) -> Iterator[str]:
         if cfg["umap"]["n_components"] >= n_cluster - 1:
             yield f"umap/n_components: {cfg['umap']['n_components']} dimensions for {n_cluster} images (allowed: 1..{n_cluster - 2})"
     yield from denoise_errors(cfg)
+    yield from selflabel_errors(cfg)
 
 
 def denoise_errors(cfg: dict) -> Iterator[str]:
@@ -133,3 +134,25 @@ def denoise_errors(cfg: dict) -> Iterator[str]:
     per_class = den["eval_per_class"]
     if per_class is not None and cluster["per_class"] is not None and per_class > cluster["per_class"]:
         yield f"denoise/eval_per_class: {per_class} images per digit, the clustering subset holds {cluster['per_class']} (allowed: 1..{cluster['per_class']})"
+
+
+def selflabel_errors(cfg: dict) -> Iterator[str]:
+    sl = cfg.get("selflabel")
+    if not sl or not sl["enabled"]:
+        return
+    if not sl["from"]:
+        yield "selflabel/from: empty; name the clusterings to relabel (e.g. [gmm/ae_e80_umap]) or set selflabel.enabled: false"
+    n_cluster = _subset_size(cfg["subsets"]["cluster"])
+    if sl["criterion"] == "knn" and n_cluster is not None and sl["k"] >= n_cluster:
+        yield f"selflabel/k: {sl['k']} neighbours for {n_cluster} images (allowed: 1..{n_cluster - 1})"
+
+
+def selflabel_settings(cfg: dict) -> dict:
+    """The self-labeling rule's settings: ``selflabel`` without the keys that pick its jobs
+    (enabled, from), the dataset's own augmentation (``datasets.<name>.augment``, e.g.
+    horizontal flips for clothes) over ``selflabel.augment``."""
+    sl = cfg["selflabel"]
+    settings = {k: v for k, v in sl.items() if k not in ("enabled", "from")}
+    settings["augment"] = {**sl["augment"], **cfg["datasets"][cfg["dataset"]].get("augment", {})}
+    return settings
+

@@ -17,6 +17,8 @@ def describe(method: str) -> str:
     if method == "classifier":
         return "supervised MLP (reference)"
     algo, _, feat = method.partition("/")
+    if algo == "selflabel":  # selflabel/gmm_ae_e80_umap: a CNN trained on gmm/ae_e80_umap's confident part
+        return f"Self-labeled CNN from {describe(feat.replace('_', '/', 1))}"
     parts = feat.split("_")
     text = "pixels" if parts[0] == "raw" else ""
     for part in parts:
