@@ -10,7 +10,7 @@ rule selflabel:
         clusters=f"{R}/clusters/{{algo}}/{{feat}}_s{{seed}}.npz",
         images=f"{R}/subsets/cluster_s{{seed}}.npz",
         space=selflabel_space_input,
-        code=lib("augment.py", "selflabel.py", "train.py"),
+        code=lib("augment.py", "io.py", "runtime.py", "selflabel.py", "train.py"),
     output:
         clusters=f"{R}/clusters/selflabel/{{algo}}_{{feat}}_s{{seed}}.npz",
     log:
