@@ -50,7 +50,7 @@ rule align_clusters:
     """Hungarian matching of cluster ids to digits; aligned confusion matrix and metrics."""
     input:
         clusters=f"{R}/clusters/{{algo}}/{{feat}}_s{{seed}}.npz",
-        code=lib("metrics.py"),
+        code=lib("metrics.py", "provenance.py"),
     output:
         metrics=f"{R}/metrics/{{algo}}/{{feat}}_s{{seed}}.json",
         confusion=f"{R}/metrics/{{algo}}/{{feat}}_s{{seed}}_confusion.csv",
@@ -70,7 +70,9 @@ rule pca_sweep:
     """Accuracy against PCA component count, over seeds (the study picked 32 by trials)."""
     input:
         features=expand(f"{R}/features/ae_e{sweep_epochs()}_s{{seed}}.npz", seed=SEEDS),
-        code=lib("cluster.py", "metrics.py", "plots.py", "study.py"),
+        code=lib(
+            "cluster.py", "metrics.py", "plots.py", "methods.py", "denoise_versions.py"
+        ),
     output:
         table=report(
             f"{R}/pca_sweep.csv",
@@ -110,7 +112,7 @@ rule train_classifier:
     input:
         train=f"{R}/subsets/train_s{{seed}}.npz",
         cluster=f"{R}/subsets/cluster_s{{seed}}.npz",
-        code=lib("models.py", "train.py", "metrics.py"),
+        code=lib("models.py", "train.py", "metrics.py", "provenance.py"),
     output:
         model=f"{R}/models/classifier_s{{seed}}.pt",
         metrics=f"{R}/metrics/classifier_s{{seed}}.json",
@@ -145,7 +147,7 @@ rule plot_confusion:
             f"{R}/metrics/{{{{algo}}}}/{{{{feat}}}}_s{{seed}}_confusion.csv",
             seed=SEEDS,
         ),
-        code=lib("plots.py", "study.py"),
+        code=lib("plots.py", "methods.py", "denoise_versions.py"),
     output:
         figure=report(
             f"{R}/figures/confusion/{{algo}}_{{feat}}.png",
@@ -175,7 +177,7 @@ rule summarize:
         classifier=expand(f"{R}/metrics/classifier_s{{seed}}.json", seed=SEEDS),
         sweep=f"{R}/pca_sweep.csv",
         denoising=denoising_table(),
-        code=lib("summary.py", "metrics.py", "study.py", "claims.py"),
+        code=lib("summary.py", "intervals.py", "methods.py", "study.py", "claims.py"),
     output:
         csv=report(
             f"{R}/summary.csv",
@@ -202,5 +204,7 @@ rule summarize:
         methods=[f"{a}/{f}" for a, f in methods()],
         seeds=SEEDS,
         published=published(),
+        design_differences=design_differences(),
+        classifier_on_training=classifier_on_training(),
     script:
         "../scripts/summarize.py"

@@ -7,7 +7,14 @@ rule train_denoiser:
     """Noisy input, clean target, MSE; fresh noise each epoch (per-epoch checkpoint, resumable)."""
     input:
         train=f"{R}/subsets/train_s{{seed}}.npz",
-        code=lib("models.py", "train.py", "noise.py", "denoise.py"),
+        code=lib(
+            "models.py",
+            "train.py",
+            "noise.py",
+            "denoise.py",
+            "denoise_versions.py",
+            "provenance.py",
+        ),
     output:
         model=f"{DN}/models/p{{rate}}_s{{seed}}.pt",
         settings=f"{DN}/models/p{{rate}}_s{{seed}}.json",
@@ -45,8 +52,9 @@ rule evaluate_denoiser:
             "train.py",
             "noise.py",
             "denoise.py",
+            "denoise_versions.py",
             "subsets.py",
-            "metrics.py",
+            "provenance.py",
         ),
     output:
         metrics=f"{DN}/metrics/p{{rate}}_s{{seed}}.json",
@@ -74,7 +82,7 @@ rule summarize_denoising:
     """denoising.csv / denoising.md: one row per noise rate, mean and sd over seeds."""
     input:
         metrics=expand(f"{DN}/metrics/p{{rate}}_s{{seed}}.json", rate=RATES, seed=SEEDS),
-        code=lib("denoise.py", "metrics.py"),
+        code=lib("denoise_report.py", "denoise_versions.py", "intervals.py"),
     output:
         csv=report(
             f"{DN}/denoising.csv",
@@ -113,7 +121,7 @@ rule plot_denoising:
     input:
         table=rules.summarize_denoising.output.csv,
         examples=expand(f"{DN}/examples/p{{rate}}_s{SEEDS[0]}.npz", rate=RATES),
-        code=lib("plots.py", "denoise.py"),
+        code=lib("plots.py", "methods.py", "denoise_versions.py"),
     output:
         examples=report(
             f"{DN}/figures/examples.png",

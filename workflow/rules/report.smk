@@ -9,7 +9,7 @@ rule plot_accuracy:
     input:
         metrics=[f"{R}/metrics/{a}/{f}_s{s}.json" for a, f in methods() for s in SEEDS],
         classifier=expand(f"{R}/metrics/classifier_s{{seed}}.json", seed=SEEDS),
-        code=lib("plots.py", "study.py"),
+        code=lib("plots.py", "methods.py", "denoise_versions.py", "study.py"),
     output:
         figure=report(
             f"{R}/figures/accuracy.png",
@@ -29,6 +29,7 @@ rule plot_accuracy:
         dataset=DATASET,
         methods=[f"{a}/{f}" for a, f in methods()],
         seeds=SEEDS,
+        design_differences=design_differences(),
     script:
         "../scripts/plot_accuracy.py"
 
@@ -37,7 +38,7 @@ rule plot_training:
     """Training loss per epoch of the autoencoders of one epoch count, one line per seed."""
     input:
         loss=expand(f"{R}/models/ae_e{{{{epochs}}}}_s{{seed}}_loss.tsv", seed=SEEDS),
-        code=lib("plots.py", "study.py"),
+        code=lib("plots.py", "methods.py", "denoise_versions.py"),
     output:
         figure=report(
             f"{R}/figures/training/ae_e{{epochs}}.png",
@@ -64,7 +65,7 @@ rule plot_embeddings:
     """Pixels or embeddings of the clustered images, projected to two principal components, by digit."""
     input:
         features=features_input,
-        code=lib("cluster.py", "plots.py", "study.py"),
+        code=lib("cluster.py", "plots.py", "methods.py", "denoise_versions.py"),
     output:
         figure=report(
             f"{R}/figures/embeddings/{{feat}}_s{{seed}}.png",
@@ -89,7 +90,7 @@ rule plot_samples:
     """The first images of each digit in the training subset."""
     input:
         train=f"{R}/subsets/train_s{SEEDS[0]}.npz",
-        code=lib("plots.py", "study.py"),
+        code=lib("plots.py", "methods.py", "denoise_versions.py"),
     output:
         figure=report(
             f"{R}/figures/samples.png",
