@@ -188,7 +188,10 @@ def test_study_numbers_only_for_the_study_design():
     row = table.set_index("method").loc["kmeans/raw"]
     assert f"0.5550 ({'inside' if row['study_in_pi'] else 'outside'} [{row['accuracy_pi_low']:.4f}, {row['accuracy_pi_high']:.4f}])" in text
 
-    why = ["clusters all per digit of split all (the study: 100 of test)"]
+    why = study.design_differences("mnist", {"cluster": {"split": "all", "per_class": None},
+                                             "train": {"split": "all", "per_class": None}})
+    assert why == ["clusters every image of split all (the study: 100 per digit of split test)",
+                   "networks trained on every image of split all (the study: 1,000 per digit of split train)"]
     table, text, found = summary_document(recs, "mnist", list(range(5)), why, {})
     assert "study_accuracy" not in table and "study_in_pi" not in table and found == []
     assert "**Verdict:" not in text and "0.5550" not in text and "0.8847" not in text
@@ -284,7 +287,7 @@ def test_summary_names_every_method_and_says_why_no_study_numbers(tiny_results):
         assert f"`{method}`" in text, method
     assert "study_accuracy" not in summary and "**Verdict:" not in text
     tiny = yaml.safe_load(TINY.read_text())
-    assert f"clusters {tiny['subsets']['cluster']['per_class']} per digit of split test (the study: 100 of test)" in text
+    assert f"clusters {tiny['subsets']['cluster']['per_class']} per digit of split test (the study: 100 per digit of split test)" in text
     assert f"networks trained on {tiny['subsets']['train']['per_class']} per digit of split train" in text
     # the table's numbers are the per-seed metric files' means
     for _, row in summary.iterrows():

@@ -29,10 +29,15 @@ def design_differences(dataset: str, subsets: dict) -> list[str]:
         out.append(f"dataset {dataset} (the study: mnist)")
     cluster, train = subsets["cluster"], subsets["train"]
     if (cluster["split"], cluster["per_class"]) != ("test", 100):
-        out.append(f"clusters {cluster['per_class'] or 'all'} per digit of split {cluster['split']} (the study: 100 of test)")
+        out.append(f"clusters {_count(cluster)} (the study: 100 per digit of split test)")
     if (train["split"], train["per_class"]) != ("train", 1000):
-        out.append(f"networks trained on {train['per_class'] or 'all'} per digit of split {train['split']} (the study: 1,000 of train)")
+        out.append(f"networks trained on {_count(train)} (the study: 1,000 per digit of split train)")
     return out
+
+
+def _count(subset: dict) -> str:
+    per_class = subset["per_class"]
+    return f"every image of split {subset['split']}" if per_class is None else f"{per_class} per digit of split {subset['split']}"
 
 
 def is_study_design(dataset: str, subsets: dict) -> bool:
