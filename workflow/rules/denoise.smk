@@ -13,6 +13,7 @@ rule train_denoiser:
             "noise.py",
             "denoise.py",
             "denoise_versions.py",
+            "subsets.py",
             "provenance.py",
         ),
     output:
