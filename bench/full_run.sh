@@ -28,11 +28,11 @@ timings=$out/timings.tsv
 
 [[ -n ${OMP_WAIT_POLICY:-} ]] || export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-3000}  # what the workflow's jobs get (runtime.openmp_env)
 
-# Reruns only for changed settings, input lists or scripts, never for a newer file: on
-# a tree that others edit meanwhile, a touched library module must not retrain a seed
-# that is already measured.
+# Snakemake's default rerun triggers (mtime included): the library files a rule runs are
+# its inputs, so an edited module reruns what it made, and numbers credited to a commit
+# come from that commit's code. full_table.py refuses results whose recorded code differs.
 smk() {  # snakemake on the full preset; extra config files and targets as arguments
-    snakemake --cores 2 --rerun-triggers params input software-env code --configfile config/full.yaml "$@" \
+    snakemake --cores 2 --configfile config/full.yaml "$@" \
         --config experiment="$experiment" dataset="$dataset"
 }
 load() { cut -d' ' -f1 /proc/loadavg; }

@@ -5,6 +5,11 @@
 Prints markdown: accuracy / NMI / ARI per method (mean ± sd over seeds, every seed's
 accuracy), the autoencoder's training speed per seed (median over epochs, from the
 training log fit writes), and time per rule from Snakemake's benchmark files.
+
+Refuses (exit 1, one line per reason) to put results made by different code into one
+table: every settings and metrics JSON records the commit and the hash of each library
+file its job ran (aeclust.provenance); one file with two hashes, or a result without
+provenance, stops it.
 """
 
 from __future__ import annotations
@@ -16,13 +21,20 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))  # the library (not installed)
+from aeclust.provenance import conflicts  # noqa: E402
 from aeclust.summary import summary_table  # noqa: E402
+
+
+def code_conflicts(results: Path) -> list[str]:
+    """Why the results under ``results`` were not all made by the same code (empty: they were)."""
+    paths = [*sorted(results.glob("models/*.json")), *sorted(results.glob("metrics/**/*.json"))]
+    return conflicts({str(p.relative_to(results)): json.loads(p.read_text()) for p in paths})
 
 
 def clustering_table(results: Path) -> str:
     records = [json.loads(p.read_text()) for p in sorted(results.glob("metrics/*/*.json"))]
     records.sort(key=lambda r: (r["method"], r["seed"]))
-    table = summary_table(records, dataset="")
+    table = summary_table(records, dataset="", study_design=False)
     lines = ["| method | accuracy | NMI | ARI | accuracy per seed |", "|---|---|---|---|---|"]
     for _, row in table.iterrows():
         seeds = ", ".join(f"{r['accuracy']:.4f}" for r in records if r["method"] == row["method"])
@@ -55,6 +67,9 @@ def rule_times(results: Path) -> str:
 
 def main() -> None:
     results = Path(sys.argv[1])
+    problems = code_conflicts(results)
+    if problems:
+        sys.exit(f"{results}: results made by different code, not mixing them in one table:\n" + "\n".join(problems))
     parts = [f"## {results}", "", clustering_table(results), "", training_table(results), "", rule_times(results)]
     if len(sys.argv) > 2:
         t = pd.read_csv(sys.argv[2], sep="\t")

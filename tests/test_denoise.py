@@ -10,7 +10,6 @@ from torch import nn
 
 from aeclust.denoise import (
     check_held_out,
-    denoise_table,
     evaluate,
     example_indices,
     median3,
@@ -18,6 +17,7 @@ from aeclust.denoise import (
     ssim,
     train_denoiser,
 )
+from aeclust.denoise_report import denoise_markdown, denoise_table
 from aeclust.models import build_model
 from aeclust.noise import add_noise, corrupter, noisy_images
 from aeclust.train import TrainingError, epoch_generator, predict, to_float
@@ -144,7 +144,12 @@ def test_table_mean_and_spread_over_seeds():
     assert table["rate"].tolist() == [0.2, 0.5] and table["seeds"].tolist() == [2, 1]
     row = table.iloc[0]
     assert row["psnr_denoised_mean"] == 23.0 and row["psnr_denoised_sd"] == pytest.approx(np.sqrt(2))
-    assert row["gain_over_median_mean"] == 5.0 and row["benchmark_psnr_denoised"] == 22.6
+    assert row["gain_over_median_mean"] == 5.0 and row["gain_over_median_sd"] == pytest.approx(np.sqrt(2))
+    assert row["gain_over_noisy_mean"] == 11.0 and table.iloc[1]["gain_over_noisy_mean"] == 7.0
+    assert not any("benchmark" in c for c in table.columns)  # no number without code in this repository
+    text = denoise_markdown(table, [0, 1])
+    assert "| 0.2 | 0.200 ± 0.000 | 12.00 ± 0.00 | 18.00 ± 0.00 | 23.00 ± 1.41 | 5.00 ± 1.41 |" in text
+    assert "benchmark" not in text.lower()
 
 
 # -- end to end, on the tiny DAG that tests/conftest.py runs once ------------------------------
@@ -156,7 +161,13 @@ def test_denoising_dag_outputs(tiny_results):
     assert table["rate"].tolist() == [0.2, 0.5] and (table["seeds"] == 2).all() and (table["n"] == 100).all()
     assert (table["psnr_denoised_mean"] > table["psnr_noisy_mean"]).all()
     assert (table["changed_fraction_mean"] - table["rate"]).abs().max() < 0.02
-    assert table["accuracy_clean_mean"].between(0, 1).all()
+    for _, row in table.iterrows():  # the table is the mean over the per-seed metric files
+        runs = [json.loads(p.read_text()) for p in sorted((dn / "metrics").glob(f"p{row['rate']:g}_s*.json"))]
+        assert len(runs) == row["seeds"]
+        for key in ("accuracy_clean", "psnr_denoised", "gain_over_noisy"):
+            values = [r["psnr_denoised"] - r["psnr_noisy"] if key == "gain_over_noisy" else r[key] for r in runs]
+            assert row[f"{key}_mean"] == pytest.approx(np.mean(values)) and row[f"{key}_sd"] == pytest.approx(np.std(values, ddof=1))
+        assert all(len(r["provenance"]["library_sha256"]) == 64 for r in runs)
     assert "| 0.2 |" in (dn / "denoising.md").read_text()
     for name in ("examples", "curves"):
         png = dn / "figures" / f"{name}.png"

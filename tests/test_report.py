@@ -1,6 +1,7 @@
 """The report: figures made by rules, the summary that checks the study's claims, and
 `snakemake --report` on the tiny run."""
 
+import json
 import re
 
 import numpy as np
@@ -9,9 +10,10 @@ import pytest
 import yaml
 from scipy import stats
 
-from aeclust import claims, plots
+from aeclust import claims, methods, plots, study
 from aeclust.claims import HOLDS, OPPOSITE, UNCLEAR, UNTESTED
-from aeclust.summary import compare, published_markdown, summary_table, welch
+from aeclust.intervals import mean_sd_ci
+from aeclust.summary import ON_TRAINING, compare, published_markdown, summary_document, summary_table, welch
 from conftest import REPO, TINY, snakemake
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -108,21 +110,113 @@ def test_published_results_only_for_the_whole_dataset():
     assert published({"split": "all", "per_class": 100}) == {}
 
 
-def test_study_claims_on_study_like_numbers():
-    rng = np.random.default_rng(0)
+def study_like_records(rng_seed=0, n=5):
+    rng = np.random.default_rng(rng_seed)
     recs = []
     for method, mean in [("kmeans/raw", 0.555), ("kmeans/ae_e5", 0.548), ("kmeans/ae_e20", 0.532), ("kmeans/ae_e20_pca32", 0.571),
                          ("classifier", 0.885)]:
-        recs += records(method, mean + rng.normal(0, 0.02, 5))
+        recs += records(method, mean + rng.normal(0, 0.02, n))
+    return recs
+
+
+def test_study_claims_on_study_like_numbers():
+    recs = study_like_records()
     sweep = pd.DataFrame({"components": [8, 8, 32, 32], "seed": [0, 1, 0, 1], "accuracy": [0.50, 0.52, 0.57, 0.58]})
     found = claims.check_claims(recs, "mnist", sweep=sweep)
     text = claims.claims_markdown(found, list(range(5)))
     assert [c.section for c in found] == sorted((c.section for c in found), key=["1", "2.1", "2.2", "3"].index)
-    for number in ("0.5550", "0.5477", "0.5322", "0.5708", "0.8847"):
-        assert number in text
-    assert "Supervised" in text or "supervised" in text
+    numbers = {c.claim.split(": accuracy ")[0]: c for c in found if ": accuracy " in c.claim}
+    for method, ref in study.STUDY_ACCURACY["mnist"].items():
+        s = mean_sd_ci([r["accuracy"] for r in recs if r["method"] == method])
+        c = numbers[methods.describe(method)]
+        # the verdict follows from where the study's number falls in our prediction interval, computed here
+        assert c.verdict.startswith("reproduced") == (s["pi_low"] <= ref <= s["pi_high"]), (method, c.verdict)
+        assert f"{s['mean']:.4f} ± {s['sd']:.4f}" in c.result and f"{s['pi_low']:.4f} to {s['pi_high']:.4f}" in c.result
     assert next(c for c in found if "best (32)" in c.claim).verdict == HOLDS
+    assert "prediction interval" in text and "paired t" in text and "Welch" in text
     assert "no de-noising" in text
+
+
+def test_reproduced_means_inside_the_prediction_interval():
+    # mean 0.60, sd 0.0158 over 5 seeds: 0.5550 lies outside the interval of the mean
+    # ([0.5804, 0.6196]) but inside the prediction interval for one run ([0.5519, 0.6481])
+    recs = records("kmeans/raw", [0.58, 0.59, 0.60, 0.61, 0.62])
+    c = claims.number_claims(recs, "mnist")[0]
+    assert c.verdict == "reproduced: inside our 95 % prediction interval for one run"
+    assert "0.5519 to 0.6481" in c.result
+    far = claims.number_claims(records("kmeans/raw", [0.60, 0.605, 0.61, 0.615, 0.62]), "mnist")[0]
+    assert far.verdict.startswith("not reproduced: ours is higher")
+    row = summary_table(recs, "mnist").set_index("method").loc["kmeans/raw"]
+    assert row["study_in_pi"] and not (row["accuracy_ci_low"] <= 0.5550 <= row["accuracy_ci_high"])
+
+
+def test_paired_designs_are_tested_paired():
+    # 5 epochs beats 20 by ~0.01 in every seed, while the seeds spread by 0.1: paired t
+    # sees it, Welch would not
+    a = [0.50, 0.60, 0.70]
+    recs = records("kmeans/ae_e20", a) + records("kmeans/ae_e5", [x + d for x, d in zip(a, (0.011, 0.009, 0.012))])
+    recs += records("kmeans/ae_e20_pca32", [x + d for x, d in zip(a, (0.011, 0.009, 0.012))])
+    assert compare(recs, "kmeans/ae_e20", "kmeans/ae_e5")["ci_low"] < 0  # Welch: not distinguishable
+    found = claims.clustering_claims(recs)
+    epochs = next(c for c in found if "fewer epochs" in c.claim)
+    assert epochs.verdict == HOLDS and "paired t 95 % interval" in epochs.result
+    pca = next(c for c in found if c.claim.startswith("PCA on the embeddings"))
+    assert pca.verdict == HOLDS and "paired t 95 % interval" in pca.result
+    # noisy against de-noised: the same noise per seed, from the per-seed PSNR gain
+    table = denoise_table([0.9] * 2, rates=(0.2, 0.5))
+    table["psnr_noisy_sd"] = table["psnr_denoised_sd"] = 3.0  # seeds spread widely ...
+    table["gain_over_noisy_sd"] = 0.1  # ... but each seed's gain is steady
+    psnr = claims.denoising_claims(table)[0]
+    assert psnr.verdict == HOLDS and "paired t" in psnr.result
+    welch_verdict = claims.verdict_of(welch(7.5, 3.0, 3, 8.0, 3.0, 3))
+    assert welch_verdict == UNCLEAR
+
+
+def test_study_numbers_only_for_the_study_design():
+    cfg = lambda name: yaml.safe_load((REPO / "config" / name).read_text())  # noqa: E731
+    default = cfg("config.yaml")
+    assert study.is_study_design(default["dataset"], default["subsets"])
+    for name in ("tiny.yaml", "full.yaml"):
+        subsets = {k: {**default["subsets"][k], **cfg(name)["subsets"].get(k, {})} if isinstance(v, dict) else v
+                   for k, v in default["subsets"].items()}
+        assert not study.is_study_design("mnist", subsets), name
+    assert study.design_differences("fashion-mnist", default["subsets"]) == ["dataset fashion-mnist (the study: mnist)"]
+
+    recs = study_like_records()
+    table, text, found = summary_document(recs, "mnist", list(range(5)), [], {})
+    assert "study_accuracy" in table and found and "**Verdict:" in text
+    row = table.set_index("method").loc["kmeans/raw"]
+    assert f"0.5550 ({'inside' if row['study_in_pi'] else 'outside'} [{row['accuracy_pi_low']:.4f}, {row['accuracy_pi_high']:.4f}])" in text
+
+    why = study.design_differences("mnist", {"cluster": {"split": "all", "per_class": None},
+                                             "train": {"split": "all", "per_class": None}})
+    assert why == ["clusters every image of split all (the study: 100 per digit of split test)",
+                   "networks trained on every image of split all (the study: 1,000 per digit of split train)"]
+    table, text, found = summary_document(recs, "mnist", list(range(5)), why, {})
+    assert "study_accuracy" not in table and "study_in_pi" not in table and found == []
+    assert "**Verdict:" not in text and "0.5550" not in text and "0.8847" not in text
+    assert text.count("are not shown: they apply to the study's design") == 2 and why[0] in text
+
+
+def test_classifier_on_its_training_images_is_labelled_and_not_ranked():
+    recs = records("kmeans/raw", [0.52, 0.54, 0.53]) + records("classifier", [0.99, 0.995, 0.99])
+    table = summary_table(recs, "mnist", study_design=False, classifier_on_training=True)
+    assert table.set_index("method").loc["classifier", "description"] == ON_TRAINING
+    text = published_markdown(table, {"DEC": 0.84}, "mnist")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| method")]
+    assert len(rows) == 2 and not any("classifier" in r for r in rows)
+    assert "is not ranked here" in text
+
+    src = (REPO / "workflow/rules/common.smk").read_text()
+    src = src[src.index("def classifier_on_training():"):src.index("def published():")]
+    def on_training(name):
+        default = yaml.safe_load((REPO / "config/config.yaml").read_text())["subsets"]
+        over = yaml.safe_load((REPO / "config" / name).read_text()).get("subsets", {}) if name else {}
+        subsets = {k: {**v, **over.get(k, {})} if isinstance(v, dict) else v for k, v in default.items()}
+        scope = {"config": {"subsets": subsets}}
+        exec(src, scope)
+        return scope["classifier_on_training"]()
+    assert on_training("full.yaml") and not on_training(None) and not on_training("tiny.yaml")
 
 
 def denoise_table(acc_denoised, rates=(0.2, 0.5, 0.6, 0.7), sd=0.01):
@@ -130,7 +224,8 @@ def denoise_table(acc_denoised, rates=(0.2, 0.5, 0.6, 0.7), sd=0.01):
     for rate, acc in zip(rates, acc_denoised):
         rows.append({"rate": rate, "seeds": 3, "n": 100, "accuracy_clean_mean": 0.95, "accuracy_clean_sd": 0.0,
                      "accuracy_denoised_mean": acc, "accuracy_denoised_sd": sd, "psnr_noisy_mean": 10 - 5 * rate,
-                     "psnr_noisy_sd": 0.1, "psnr_denoised_mean": 20 - 5 * rate, "psnr_denoised_sd": 0.2})
+                     "psnr_noisy_sd": 0.1, "psnr_denoised_mean": 20 - 5 * rate, "psnr_denoised_sd": 0.2,
+                     "gain_over_noisy_mean": 10.0, "gain_over_noisy_sd": 0.15})
     return pd.DataFrame(rows)
 
 
@@ -152,12 +247,13 @@ def test_plot_functions_write_readable_pngs(tmp_path):
     rng = np.random.default_rng(0)
     recs = records("kmeans/raw", [0.5, 0.55]) + records("kmeans/ae_e5", [0.52, 0.5]) + records("classifier", [0.88, 0.9])
     plots.plot_accuracy(recs, ["kmeans/raw", "kmeans/ae_e5", "classifier"], {"kmeans/raw": 0.555}, tmp_path / "acc.png", "t")
+    plots.plot_accuracy(recs, ["kmeans/raw", "kmeans/ae_e5", "classifier"], {}, tmp_path / "acc_note.png", "t", note="why not")
     history = pd.DataFrame({"epoch": [1, 2, 3], "loss": [0.2, 0.1, 0.07]})
     plots.plot_training({0: history, 1: history * 1.05}, 3, tmp_path / "train.png")
     labels = np.repeat(np.arange(10), 10)
     plots.plot_embeddings(rng.normal(size=(100, 2)) + labels[:, None], labels, np.array([0.3, 0.2]), tmp_path / "emb.png", "t")
     plots.plot_samples(rng.integers(0, 255, (100, 28, 28), dtype=np.uint8), labels, 6, tmp_path / "samples.png", "t")
-    for name in ("acc", "train", "emb", "samples"):
+    for name in ("acc", "acc_note", "train", "emb", "samples"):
         assert is_png(tmp_path / f"{name}.png"), name
     assert not list(tmp_path.glob(".*"))  # written atomically, nothing left behind
 
@@ -183,19 +279,26 @@ def test_report_figures_made_by_rules(tiny_results):
     assert len(every) >= len(report_figures(tiny_results)) + 5  # + confusion matrices, sweep, de-noising
 
 
-def test_summary_names_every_method_and_noise_rate(tiny_results):
+def test_summary_names_every_method_and_says_why_no_study_numbers(tiny_results):
+    # the tiny run is not the study's design: no study column, no verdicts, one line why
     text = (tiny_results / "summary.md").read_text()
-    methods = pd.read_csv(tiny_results / "summary.csv")["method"]
-    for method in methods:
+    summary = pd.read_csv(tiny_results / "summary.csv")
+    for method in summary["method"]:
         assert f"`{method}`" in text, method
-    rates = yaml.safe_load(TINY.read_text()).get("denoise", {}).get("rates", []) if DENOISE else []
-    for rate in rates:
-        assert f"p = {rate:g} ({100 * rate:g} %)" in text, rate
-    assert "## The study's claims, checked" in text
-    verdicts = re.findall(r"\*\*Verdict: (.+?)\.\*\*", text)
-    assert len(verdicts) >= 8
-    assert all(v.startswith(("holds", "does not hold", "not distinguishable", "reproduced", "not reproduced", "cannot be tested",
-                             "not tested")) for v in verdicts), verdicts
+    assert "study_accuracy" not in summary and "**Verdict:" not in text
+    tiny = yaml.safe_load(TINY.read_text())
+    assert f"clusters {tiny['subsets']['cluster']['per_class']} per digit of split test (the study: 100 per digit of split test)" in text
+    assert f"networks trained on {tiny['subsets']['train']['per_class']} per digit of split train" in text
+    # the table's numbers are the per-seed metric files' means
+    for _, row in summary.iterrows():
+        if row["method"] == "classifier":
+            paths = sorted((tiny_results / "metrics").glob("classifier_s*.json"))
+        else:
+            algo, feat = row["method"].split("/")
+            paths = sorted((tiny_results / "metrics" / algo).glob(f"{feat}_s*.json"))
+        values = [json.loads(p.read_text())["accuracy"] for p in paths]
+        assert len(values) == row["seeds"] and row["accuracy_mean"] == pytest.approx(np.mean(values)), row["method"]
+        assert f"{row['accuracy_mean']:.4f} ± {row['accuracy_sd']:.4f}" in text
 
 
 def test_snakemake_report(tiny_run, tmp_path):
@@ -214,3 +317,24 @@ def test_snakemake_report(tiny_run, tmp_path):
     tables = ["summary.csv", "summary.md", "pca_sweep.csv", *(["denoise/denoising.csv", "denoise/denoising.md"] if DENOISE else [])]
     for path in [*sorted(results.rglob("*.png")), *(results / t for t in tables)]:
         assert f'"{path.relative_to(tiny_run)}"' in "".join(index.values()), path
+
+
+def test_report_modules_load_neither_torch_nor_skimage():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.path.insert(0, 'workflow/scripts'); "
+            "import aeclust.plots, aeclust.summary, aeclust.claims, aeclust.denoise_report, aeclust.methods, aeclust.intervals; "
+            "bad = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'skimage'}); print(bad); sys.exit(bool(bad))")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_method_ids_parsed_in_one_place():
+    m = methods.parse("gmm/ae_e80_umap")
+    assert (m.algo, m.epochs, m.pca, m.umap, m.plain) == ("gmm", 80, None, True, "gmm/ae_e80")
+    assert methods.parse("kmeans/ae_e20_pca32").pca == 32 and methods.parse("kmeans/raw").epochs is None
+    assert methods.describe("kmeans/raw_umap") == "K-Means on pixels + UMAP"
+    assert methods.describe("kmeans/ae_e20_pca32") == "K-Means on AE 20 epochs + PCA 32"
+    with pytest.raises(ValueError, match="method id 'kmeans/ae20'"):
+        methods.parse("kmeans/ae20")

@@ -5,7 +5,7 @@ rule train_autoencoder:
     """Train the autoencoder on the training subset (per-epoch checkpoint, resumable)."""
     input:
         train=f"{R}/subsets/train_s{{seed}}.npz",
-        code=lib("io.py", "models.py", "runtime.py", "train.py"),
+        code=lib("io.py", "models.py", "provenance.py", "runtime.py", "train.py"),
     output:
         model=f"{R}/models/ae_e{{epochs}}_s{{seed}}.pt",
         settings=f"{R}/models/ae_e{{epochs}}_s{{seed}}.json",

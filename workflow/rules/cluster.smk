@@ -50,7 +50,7 @@ rule align_clusters:
     """Hungarian matching of cluster ids to digits; aligned confusion matrix and metrics."""
     input:
         clusters=f"{R}/clusters/{{algo}}/{{feat}}_s{{seed}}.npz",
-        code=lib("io.py", "metrics.py", "runtime.py"),
+        code=lib("io.py", "metrics.py", "provenance.py", "runtime.py"),
     output:
         metrics=f"{R}/metrics/{{algo}}/{{feat}}_s{{seed}}.json",
         confusion=f"{R}/metrics/{{algo}}/{{feat}}_s{{seed}}_confusion.csv",
@@ -72,16 +72,12 @@ rule pca_sweep:
         features=expand(f"{R}/features/ae_e{sweep_epochs()}_s{{seed}}.npz", seed=SEEDS),
         code=lib(
             "cluster.py",
-            "denoise.py",
+            "denoise_versions.py",
             "io.py",
+            "methods.py",
             "metrics.py",
-            "models.py",
-            "noise.py",
             "plots.py",
             "runtime.py",
-            "study.py",
-            "subsets.py",
-            "train.py",
         ),
     output:
         table=report(
@@ -122,7 +118,7 @@ rule train_classifier:
     input:
         train=f"{R}/subsets/train_s{{seed}}.npz",
         cluster=f"{R}/subsets/cluster_s{{seed}}.npz",
-        code=lib("io.py", "models.py", "runtime.py", "train.py"),
+        code=lib("io.py", "models.py", "provenance.py", "runtime.py", "train.py"),
     output:
         model=f"{R}/models/classifier_s{{seed}}.pt",
         metrics=f"{R}/metrics/classifier_s{{seed}}.json",
@@ -157,18 +153,7 @@ rule plot_confusion:
             f"{R}/metrics/{{{{algo}}}}/{{{{feat}}}}_s{{seed}}_confusion.csv",
             seed=SEEDS,
         ),
-        code=lib(
-            "denoise.py",
-            "io.py",
-            "metrics.py",
-            "models.py",
-            "noise.py",
-            "plots.py",
-            "runtime.py",
-            "study.py",
-            "subsets.py",
-            "train.py",
-        ),
+        code=lib("denoise_versions.py", "io.py", "methods.py", "plots.py", "runtime.py"),
     output:
         figure=report(
             f"{R}/figures/confusion/{{algo}}_{{feat}}.png",
@@ -199,7 +184,13 @@ rule summarize:
         sweep=f"{R}/pca_sweep.csv",
         denoising=denoising_table(),
         code=lib(
-            "claims.py", "io.py", "metrics.py", "runtime.py", "study.py", "summary.py"
+            "claims.py",
+            "intervals.py",
+            "io.py",
+            "methods.py",
+            "runtime.py",
+            "study.py",
+            "summary.py",
         ),
     output:
         csv=report(
@@ -227,5 +218,7 @@ rule summarize:
         methods=[f"{a}/{f}" for a, f in methods()],
         seeds=SEEDS,
         published=published(),
+        design_differences=design_differences(),
+        classifier_on_training=classifier_on_training(),
     script:
         "../scripts/summarize.py"

@@ -249,6 +249,25 @@ def embedding_views():
     ]
 
 
+_STUDY = _library_module("study")
+
+
+def design_differences():
+    """How this experiment differs from the study's design (1,000 clustered MNIST test
+    images, 100 per digit; networks on 1,000 per digit): empty when it is the study's,
+    and only then are the study's numbers and verdicts shown (aeclust/study.py)."""
+    return _STUDY.design_differences(DATASET, config["subsets"])
+
+
+def classifier_on_training():
+    """Whether the supervised classifier is scored on images it may have been trained on:
+    the clustering and training subsets can share images (same split, or `all`, without
+    `exclude_cluster`), as in the full preset."""
+    sub = config["subsets"]
+    splits = {sub["cluster"]["split"], sub["train"]["split"]}
+    return not sub["train"]["exclude_cluster"] and (len(splits) == 1 or "all" in splits)
+
+
 def published():
     """The papers' accuracies for this dataset (summary.md shows them beside ours), only when
     we cluster the images they clustered: all of them."""

@@ -9,10 +9,11 @@ rule train_denoiser:
         train=f"{R}/subsets/train_s{{seed}}.npz",
         code=lib(
             "denoise.py",
+            "denoise_versions.py",
             "io.py",
-            "metrics.py",
             "models.py",
             "noise.py",
+            "provenance.py",
             "runtime.py",
             "subsets.py",
             "train.py",
@@ -51,10 +52,11 @@ rule evaluate_denoiser:
         train=f"{R}/subsets/train_s{{seed}}.npz",
         code=lib(
             "denoise.py",
+            "denoise_versions.py",
             "io.py",
-            "metrics.py",
             "models.py",
             "noise.py",
+            "provenance.py",
             "runtime.py",
             "subsets.py",
             "train.py",
@@ -86,14 +88,11 @@ rule summarize_denoising:
     input:
         metrics=expand(f"{DN}/metrics/p{{rate}}_s{{seed}}.json", rate=RATES, seed=SEEDS),
         code=lib(
-            "denoise.py",
+            "denoise_report.py",
+            "denoise_versions.py",
+            "intervals.py",
             "io.py",
-            "metrics.py",
-            "models.py",
-            "noise.py",
             "runtime.py",
-            "subsets.py",
-            "train.py",
         ),
     output:
         csv=report(
@@ -133,18 +132,7 @@ rule plot_denoising:
     input:
         table=rules.summarize_denoising.output.csv,
         examples=expand(f"{DN}/examples/p{{rate}}_s{SEEDS[0]}.npz", rate=RATES),
-        code=lib(
-            "denoise.py",
-            "io.py",
-            "metrics.py",
-            "models.py",
-            "noise.py",
-            "plots.py",
-            "runtime.py",
-            "study.py",
-            "subsets.py",
-            "train.py",
-        ),
+        code=lib("denoise_versions.py", "io.py", "methods.py", "plots.py", "runtime.py"),
     output:
         examples=report(
             f"{DN}/figures/examples.png",

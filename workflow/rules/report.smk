@@ -10,16 +10,12 @@ rule plot_accuracy:
         metrics=[f"{R}/metrics/{a}/{f}_s{s}.json" for a, f in methods() for s in SEEDS],
         classifier=expand(f"{R}/metrics/classifier_s{{seed}}.json", seed=SEEDS),
         code=lib(
-            "denoise.py",
+            "denoise_versions.py",
             "io.py",
-            "metrics.py",
-            "models.py",
-            "noise.py",
+            "methods.py",
             "plots.py",
             "runtime.py",
             "study.py",
-            "subsets.py",
-            "train.py",
         ),
     output:
         figure=report(
@@ -40,6 +36,7 @@ rule plot_accuracy:
         dataset=DATASET,
         methods=[f"{a}/{f}" for a, f in methods()],
         seeds=SEEDS,
+        design_differences=design_differences(),
     script:
         "../scripts/plot_accuracy.py"
 
@@ -48,18 +45,7 @@ rule plot_training:
     """Training loss per epoch of the autoencoders of one epoch count, one line per seed."""
     input:
         loss=expand(f"{R}/models/ae_e{{{{epochs}}}}_s{{seed}}_loss.tsv", seed=SEEDS),
-        code=lib(
-            "denoise.py",
-            "io.py",
-            "metrics.py",
-            "models.py",
-            "noise.py",
-            "plots.py",
-            "runtime.py",
-            "study.py",
-            "subsets.py",
-            "train.py",
-        ),
+        code=lib("denoise_versions.py", "io.py", "methods.py", "plots.py", "runtime.py"),
     output:
         figure=report(
             f"{R}/figures/training/ae_e{{epochs}}.png",
@@ -88,16 +74,11 @@ rule plot_embeddings:
         features=features_input,
         code=lib(
             "cluster.py",
-            "denoise.py",
+            "denoise_versions.py",
             "io.py",
-            "metrics.py",
-            "models.py",
-            "noise.py",
+            "methods.py",
             "plots.py",
             "runtime.py",
-            "study.py",
-            "subsets.py",
-            "train.py",
         ),
     output:
         figure=report(
@@ -123,18 +104,7 @@ rule plot_samples:
     """The first images of each digit in the training subset."""
     input:
         train=f"{R}/subsets/train_s{SEEDS[0]}.npz",
-        code=lib(
-            "denoise.py",
-            "io.py",
-            "metrics.py",
-            "models.py",
-            "noise.py",
-            "plots.py",
-            "runtime.py",
-            "study.py",
-            "subsets.py",
-            "train.py",
-        ),
+        code=lib("denoise_versions.py", "io.py", "methods.py", "plots.py", "runtime.py"),
     output:
         figure=report(
             f"{R}/figures/samples.png",

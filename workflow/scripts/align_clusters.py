@@ -9,10 +9,11 @@ import pandas as pd
 
 from aeclust.io import load_npz, save_json, save_table
 from aeclust.metrics import evaluate
+from aeclust.provenance import provenance
 
 data = load_npz(smk.input.clusters)
 metrics, cm = evaluate(data["labels"], data["clusters"])
-metrics.update(method=f"{smk.wildcards.algo}/{smk.wildcards.feat}", seed=int(smk.wildcards.seed))
+metrics.update(method=f"{smk.wildcards.algo}/{smk.wildcards.feat}", seed=int(smk.wildcards.seed), **provenance())
 if "inertia" in data:
     metrics["inertia"] = float(data["inertia"])
 log.info("accuracy %.4f NMI %.4f ARI %.4f", metrics["accuracy"], metrics["nmi"], metrics["ari"])

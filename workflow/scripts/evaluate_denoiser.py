@@ -10,6 +10,7 @@ from aeclust.denoise import check_held_out, eval_subset, evaluate
 from aeclust.io import load_npz, save_json, save_npz
 from aeclust.models import load_checkpoint
 from aeclust.runtime import resolve_device
+from aeclust.provenance import provenance
 
 p, w = smk.params, smk.wildcards
 device = resolve_device(p.device)
@@ -18,6 +19,6 @@ check_held_out(held_out, load_npz(smk.input.train))
 model, _ = load_checkpoint(smk.input.model, device=device)
 classifier, _ = load_checkpoint(smk.input.classifier, device=device)
 metrics, examples = evaluate(model, classifier, held_out["images"], held_out["labels"], float(w.rate), int(w.seed), p.examples, device)
-save_json(smk.output.metrics, metrics)
+save_json(smk.output.metrics, {**metrics, **provenance()})
 save_npz(smk.output.examples, **examples)
 log.info("%s", metrics)

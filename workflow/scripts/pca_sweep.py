@@ -25,4 +25,4 @@ for seed, path in zip(p.seeds, smk.input.features):
         log.info("seed %d, %d components: accuracy %.4f", seed, n, m["accuracy"])
 table = pd.DataFrame(rows)
 save_table(smk.output.table, table)
-plot_sweep(table, smk.output.figure, title=f"PCA sweep on {p.epochs}-epoch autoencoder embeddings", method=f"kmeans/ae_e{p.epochs}_pca")
+plot_sweep(table, smk.output.figure, title=f"PCA sweep on {p.epochs}-epoch autoencoder embeddings", method=f"kmeans/ae_e{p.epochs}_pca{max(p.components)}")

@@ -7,7 +7,7 @@ log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
 
 from aeclust.cluster import load_features, reduce_pca
 from aeclust.plots import plot_embeddings
-from aeclust.study import describe
+from aeclust.methods import describe
 
 feat, seed = smk.wildcards.feat, int(smk.wildcards.seed)
 features, labels = load_features(smk.input.features)

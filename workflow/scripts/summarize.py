@@ -1,4 +1,5 @@
-"""Rule summarize: one row per method, statistics over seeds, beside the study's number."""
+"""Rule summarize: one row per method, statistics over seeds; the study's numbers and the
+verdicts on its claims only where the experiment is the study's design."""
 
 from aeclust.runtime import script_setup
 
@@ -7,22 +8,20 @@ log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
 
 import pandas as pd
 
-from aeclust.claims import check_claims, claims_markdown
 from aeclust.io import load_json, save_table, save_text
-from aeclust.summary import published_markdown, summary_markdown, summary_table
+from aeclust.summary import summary_document
 
-records = [load_json(p) for p in [*smk.input.metrics, *smk.input.classifier]]
-table = summary_table(records, smk.params.dataset)
-save_table(smk.output.csv, table)
+p = smk.params
+records = [load_json(path) for path in [*smk.input.metrics, *smk.input.classifier]]
 sweep = pd.read_csv(smk.input.sweep)
 denoising = list(smk.input.get("denoising", []))  # empty when the workflow has no de-noising
 denoising = pd.read_csv(denoising[0]) if denoising else None
-claims = check_claims(records, smk.params.dataset, sweep, denoising)
-parts = [summary_markdown(table, smk.params.dataset, smk.params.seeds)]
-if smk.params.published:  # only when we cluster the whole dataset, as the papers did
-    parts.append(published_markdown(table, smk.params.published, smk.params.dataset))
-parts.append(claims_markdown(claims, smk.params.seeds))
-save_text(smk.output.md, "\n".join(parts))
+table, text, claims = summary_document(records, p.dataset, p.seeds, p.design_differences, p.published, sweep, denoising,
+                                       p.classifier_on_training)
+save_table(smk.output.csv, table)
+save_text(smk.output.md, text)
+if not claims:
+    log.info("not the study's design (%s): no study numbers, no verdicts", "; ".join(p.design_differences))
 for c in claims:
     log.info("claim (section %s) %s: %s", c.section, c.claim, c.verdict)
 log.info("\n%s", table.to_string())

@@ -14,6 +14,7 @@ from aeclust.io import load_npz, save_json, save_table
 from aeclust.models import build_model, save_checkpoint
 from aeclust.runtime import resolve_device, resolve_precision, set_seed
 from aeclust.train import FitConfig, check_not_collapsed, fit, flops_per_sample, predict
+from aeclust.provenance import provenance
 
 p, out = smk.params, smk.output
 seed, epochs = int(smk.wildcards.seed), int(smk.wildcards.epochs)
@@ -29,6 +30,6 @@ log.info("training %s on %d images on %s", settings, len(images), device)
 history = fit(model, images, cfg, device=device, flops_per_sample=flops_per_sample(build_model(settings), images))
 check_not_collapsed(predict(model, images[:512], device=device), f"autoencoder {out.model}")
 save_checkpoint(out.model, model.cpu(), settings)
-save_json(out.settings, {**settings, "device": str(device), "threads": smk.threads, "n_train": len(images)})
+save_json(out.settings, {**settings, "device": str(device), "threads": smk.threads, "n_train": len(images), **provenance()})
 save_table(out.loss, pd.DataFrame(history))
 resume.unlink(missing_ok=True)

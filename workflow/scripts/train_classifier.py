@@ -14,6 +14,7 @@ from aeclust.io import load_npz, save_json
 from aeclust.models import build_model, save_checkpoint
 from aeclust.runtime import resolve_device, set_seed
 from aeclust.train import FitConfig, fit, predict
+from aeclust.provenance import provenance
 
 p = smk.params
 seed = int(smk.wildcards.seed)
@@ -29,5 +30,5 @@ predicted = predict(model, torch.from_numpy(test["images"]), device=device).argm
 accuracy = float(np.mean(predicted == test["labels"]))
 log.info("supervised accuracy on the clustering subset: %.4f", accuracy)
 save_checkpoint(smk.output.model, model.cpu(), settings)
-save_json(smk.output.metrics, {"method": "classifier", "seed": seed, "accuracy": accuracy, "n": int(len(predicted))})
+save_json(smk.output.metrics, {"method": "classifier", "seed": seed, "accuracy": accuracy, "n": int(len(predicted)), **provenance()})
 resume.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from aeclust.denoise import train_denoiser
 from aeclust.io import load_npz, save_json, save_table
 from aeclust.models import save_checkpoint
 from aeclust.runtime import resolve_device
+from aeclust.provenance import provenance
 
 p, out = smk.params, smk.output
 device = resolve_device(p.device)
@@ -24,6 +25,6 @@ resume = Path(out.model + ".resume")
 log.info("training %s on %d images on %s", settings, len(images), device)
 model, history = train_denoiser(images, settings, device=device, checkpoint=resume)
 save_checkpoint(out.model, model.cpu(), settings)
-save_json(out.settings, {**settings, "device": str(device), "threads": smk.threads, "n_train": len(images)})
+save_json(out.settings, {**settings, "device": str(device), "threads": smk.threads, "n_train": len(images), **provenance()})
 save_table(out.loss, pd.DataFrame(history))
 resume.unlink(missing_ok=True)

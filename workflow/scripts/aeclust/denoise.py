@@ -1,6 +1,7 @@
 """De-noising (the study's Section 3, measured): train a de-noiser per noise rate, score it
 on held-out images against the noisy input and a 3x3 median filter, and measure how
-legible the digits stay to the supervised classifier.
+legible the digits stay to the supervised classifier. The table over seeds and its
+Markdown are in :mod:`aeclust.denoise_report` (torch-free).
 
 Scores: PSNR and SSIM from scikit-image (``data_range`` 1, per image, then the mean
 over images); the median filter from ``scipy.ndimage``.
@@ -11,36 +12,17 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import pandas as pd
 import torch
 from scipy.ndimage import median_filter
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from torch import nn
 
-from .metrics import mean_sd_ci
+from .denoise_versions import LEGIBILITY, VERSIONS
 from .models import build_model
 from .noise import corrupter, noisy_images
 from .runtime import set_seed
 from .subsets import stratified_indices
 from .train import FitConfig, TrainingError, check_not_collapsed, fit, flops_per_sample, predict, to_float
-
-# What is scored against the clean image, in table order.
-VERSIONS = ("noisy", "median", "denoised")
-# The supervised classifier is also scored on the clean images (the ceiling).
-LEGIBILITY = ("clean", *VERSIONS)
-LABELS = {"clean": "clean", "noisy": "noisy", "median": "3x3 median", "denoised": "autoencoder"}
-
-# A plain reimplementation (10 epochs, 5-layer conv autoencoder with batch norm, 10k
-# training images, 1,000 test images): PSNR dB of noisy / 3x3 median / autoencoder.
-BENCHMARK_PSNR = {
-    0.2: (12.0, 18.7, 22.6),
-    0.3: (10.3, 16.4, 21.3),
-    0.4: (9.0, 14.0, 20.1),
-    0.5: (8.0, 11.9, 19.0),
-    0.6: (7.2, 10.1, 17.8),
-    0.7: (6.6, 8.7, 16.4),
-}
-
 
 def train_denoiser(
     images: torch.Tensor, settings: dict, device: torch.device | str = "cpu", checkpoint: str | os.PathLike | None = None
@@ -158,48 +140,3 @@ def check_denoiser_helps(metrics: dict) -> None:
             f"de-noiser at rate {metrics['rate']}, seed {metrics['seed']}: denoised PSNR {metrics['psnr_denoised']:.2f} dB "
             f"is not above the noisy input's {metrics['psnr_noisy']:.2f} dB (collapsed or untrained); not reporting it"
         )
-
-
-METRICS = ("changed_fraction", *(f"psnr_{v}" for v in VERSIONS), "gain_over_median", *(f"ssim_{v}" for v in VERSIONS),
-           *(f"accuracy_{v}" for v in LEGIBILITY))
-
-
-def denoise_table(records: list[dict]) -> pd.DataFrame:
-    """One row per noise rate: mean and sd over seeds of every score (plus the benchmark's PSNR)."""
-    rows = []
-    for rate in sorted({r["rate"] for r in records}):
-        rs = [{**r, "gain_over_median": r["psnr_denoised"] - r["psnr_median"]} for r in records if r["rate"] == rate]
-        row = {"rate": rate, "seeds": len(rs), "n": rs[0]["n"]}
-        for key in METRICS:
-            s = mean_sd_ci([r[key] for r in rs])
-            row[f"{key}_mean"], row[f"{key}_sd"] = s["mean"], s["sd"]
-        row["benchmark_psnr_denoised"] = BENCHMARK_PSNR.get(round(rate, 6), (np.nan,) * 3)[2]
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _pm(row: pd.Series, key: str, digits: int) -> str:
-    return f"{row[f'{key}_mean']:.{digits}f} ± {row[f'{key}_sd']:.{digits}f}"
-
-
-def denoise_markdown(table: pd.DataFrame, seeds: list[int]) -> str:
-    n = int(table["n"].iloc[0]) if len(table) else 0
-    lines = [
-        "# De-noising: PSNR, SSIM and legibility against noise rate",
-        "",
-        f"Mean ± standard deviation over {len(seeds)} seeds ({', '.join(map(str, seeds))}), each the mean over {n} held-out "
-        "test images. Noise: each pixel replaced with probability p by a uniform grey level.",
-        "Legibility: accuracy of the supervised classifier (trained on clean images) on each version.",
-        "Benchmark: a plain reimplementation's autoencoder PSNR (10 epochs, 1,000 test images).",
-        "",
-        "| p | changed | PSNR noisy | PSNR median | PSNR AE | AE − median | SSIM noisy | SSIM median | SSIM AE "
-        "| acc. clean | acc. noisy | acc. median | acc. AE | benchmark PSNR AE |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for _, row in table.iterrows():
-        bench = "-" if pd.isna(row["benchmark_psnr_denoised"]) else f"{row['benchmark_psnr_denoised']:.1f}"
-        cells = [f"{row['rate']:g}", _pm(row, "changed_fraction", 3)]
-        cells += [_pm(row, f"psnr_{v}", 2) for v in VERSIONS] + [_pm(row, "gain_over_median", 2)]
-        cells += [_pm(row, f"ssim_{v}", 3) for v in VERSIONS] + [_pm(row, f"accuracy_{v}", 3) for v in LEGIBILITY]
-        lines.append("| " + " | ".join([*cells, bench]) + " |")
-    return "\n".join(lines) + "\n"

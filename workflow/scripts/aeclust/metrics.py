@@ -1,10 +1,9 @@
-"""Clustering metrics: Hungarian alignment of cluster ids to classes, accuracy, NMI, ARI,
-and summary statistics over seeds."""
+"""Clustering metrics: Hungarian alignment of cluster ids to classes, accuracy, NMI, ARI.
+Statistics over seeds are in :mod:`aeclust.intervals`."""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score, confusion_matrix, normalized_mutual_info_score
 
@@ -43,13 +42,3 @@ def evaluate(labels: np.ndarray, clusters: np.ndarray, n_classes: int = 10) -> t
         "n": int(len(labels)),
     }
     return metrics, cm
-
-
-def mean_sd_ci(values, confidence: float = 0.95) -> dict[str, float]:
-    """Mean, sample standard deviation and a t-interval of the mean over seeds."""
-    v = np.asarray(values, dtype=float)
-    n = len(v)
-    mean = float(v.mean())
-    sd = float(v.std(ddof=1)) if n > 1 else 0.0
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n)) if n > 1 else 0.0
-    return {"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half, "n": n}

@@ -11,7 +11,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
-from .study import describe  # noqa: E402
+from .denoise_versions import LABELS, LEGIBILITY, VERSIONS  # noqa: E402
+from .methods import describe, parse  # noqa: E402
 
 
 def save_figure(fig, path) -> None:
@@ -47,17 +48,15 @@ def ae_hue(epochs: int) -> str:
 
 def method_color(method: str) -> tuple[float, float, float]:
     """The colour of a method id (``kmeans/raw``, ``gmm/ae_e20_umap``, ``classifier``, ...) in every figure."""
-    if method == "classifier":
+    m = parse(method)
+    if m.supervised:
         return matplotlib.colors.to_rgb(CLASSIFIER_COLOR)
-    algo, _, feat = method.rpartition("/")
-    parts = feat.split("_")
-    epochs = next((p[1:] for p in parts if p.startswith("e") and p[1:].isdigit()), None)
-    color = matplotlib.colors.to_rgb(PIXEL_HUE if epochs is None else ae_hue(int(epochs)))
-    if any(p.startswith("pca") for p in parts):
+    color = matplotlib.colors.to_rgb(PIXEL_HUE if m.epochs is None else ae_hue(m.epochs))
+    if m.pca is not None:
         color = _mix(color, "black", 0.4)
-    if "umap" in parts:
+    if m.umap:
         color = _mix(color, "white", 0.45)
-    if algo == "gmm":
+    if m.algo == "gmm":
         color = _mix(color, "black", 0.35)
     return color
 
@@ -86,7 +85,7 @@ def plot_confusion(cm: np.ndarray, path, method: str, seed: int, accuracy: float
 def plot_sweep(table: pd.DataFrame, path, title: str, method: str | None = None) -> None:
     """Accuracy (mean ± sd over seeds, and every seed) against PCA components.
 
-    ``method``: the method id whose colour the curve takes (e.g. ``kmeans/ae_e20_pca``)."""
+    ``method``: the method id whose colour the curve takes (e.g. ``kmeans/ae_e20_pca32``)."""
     g = table.groupby("components")["accuracy"]
     mean, sd = g.mean(), g.std(ddof=1).fillna(0)
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -108,8 +107,6 @@ def plot_denoise_examples(examples: dict[float, dict[str, np.ndarray]], path) ->
     3x3 median, autoencoder), each cell the same example digits side by side.
 
     ``examples``: rate -> what :func:`aeclust.denoise.evaluate` returns as examples."""
-    from .denoise import LABELS, LEGIBILITY
-
     rates = sorted(examples)
     k = len(examples[rates[0]]["labels"])
     fig, axes = plt.subplots(len(rates), len(LEGIBILITY), figsize=(len(LEGIBILITY) * 0.45 * k + 0.8, 0.5 * len(rates) + 0.7),
@@ -130,15 +127,11 @@ def plot_denoise_examples(examples: dict[float, dict[str, np.ndarray]], path) ->
 
 def plot_denoise_curves(table: pd.DataFrame, path) -> None:
     """PSNR and legibility (supervised classifier accuracy) against noise rate, mean ± sd over seeds."""
-    from .denoise import LABELS, LEGIBILITY, VERSIONS
-
     colours = {"clean": "0.3", "noisy": "C7", "median": "C0", "denoised": "C3"}
     p = table["rate"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for v in VERSIONS:
         left.errorbar(p, table[f"psnr_{v}_mean"], yerr=table[f"psnr_{v}_sd"], marker="o", capsize=3, color=colours[v], label=LABELS[v])
-    if table["benchmark_psnr_denoised"].notna().any():
-        left.plot(p, table["benchmark_psnr_denoised"], "x:", color="C3", alpha=0.6, label="autoencoder, benchmark")
     left.set_ylabel("PSNR against the clean image (dB)")
     for v in LEGIBILITY:
         right.errorbar(p, table[f"accuracy_{v}_mean"], yerr=table[f"accuracy_{v}_sd"], marker="o", capsize=3, color=colours[v],
@@ -155,10 +148,12 @@ def plot_denoise_curves(table: pd.DataFrame, path) -> None:
     save_figure(fig, path)
 
 
-def plot_accuracy(records: list[dict], methods: list[str], study: dict[str, float], path, title: str) -> None:
+def plot_accuracy(records: list[dict], methods: list[str], study: dict[str, float], path, title: str, note: str | None = None) -> None:
     """Accuracy per method: every seed, mean ± sd over seeds, and the study's number where it reported one.
 
-    ``records``: metrics dicts (method, seed, accuracy); ``methods``: the order, top to bottom.
+    ``records``: metrics dicts (method, seed, accuracy); ``methods``: the order, top to bottom;
+    ``study``: the study's numbers to mark (empty where the experiment is not the study's,
+    then ``note`` says why, under the title).
     """
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(methods) + 1.6))
     y = np.arange(len(methods))[::-1]
@@ -184,7 +179,7 @@ def plot_accuracy(records: list[dict], methods: list[str], study: dict[str, floa
     ax.set_xlabel("accuracy (fraction of images; clusters aligned to digits by Hungarian matching)")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=8, frameon=False)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title if not note else f"{title}\n{note}", fontsize=10 if not note else 8, wrap=True)
     save_figure(fig, path)
 
 

@@ -1,4 +1,8 @@
-"""What the original study reported (../shared/seed/study.md), for side-by-side tables."""
+"""What the original study reported (../shared/seed/study.md), and when its numbers apply.
+
+Stdlib only: the workflow loads this file by path at parse time (common.smk) to decide
+whether an experiment is the study's design.
+"""
 
 # Accuracy after aligning clusters to digits, MNIST, 1,000 images (100 per digit).
 STUDY_ACCURACY = {
@@ -11,22 +15,36 @@ STUDY_ACCURACY = {
     }
 }
 
+# The study's design: 1,000 clustered MNIST test images (100 per digit); its networks
+# (autoencoders, the supervised classifier, the de-noisers) trained on 1,000 training
+# images per digit.
+STUDY_DESIGN = "MNIST, 1,000 clustered test images (100 per digit), networks trained on 1,000 training images per digit"
 
-def describe(method: str) -> str:
-    """Human-readable name of a method id such as ``kmeans/ae_e20_pca32``."""
-    if method == "classifier":
-        return "supervised MLP (reference)"
-    algo, _, feat = method.partition("/")
-    if algo == "selflabel":  # selflabel/gmm_ae_e80_umap: a CNN trained on gmm/ae_e80_umap's confident part
-        return f"Self-labeled CNN from {describe(feat.replace('_', '/', 1))}"
-    parts = feat.split("_")
-    text = "pixels" if parts[0] == "raw" else ""
-    for part in parts:
-        if part.startswith("e") and part[1:].isdigit():
-            text = f"AE {part[1:]} epochs"
-        elif part.startswith("pca"):
-            text += f" + PCA {part[3:]}"
-        elif part == "umap":
-            text += " + UMAP"
-    names = {"kmeans": "K-Means", "gmm": "GMM"}
-    return f"{names.get(algo, algo)} on {text.strip()}"
+
+def design_differences(dataset: str, subsets: dict) -> list[str]:
+    """How an experiment (``dataset`` and config's ``subsets``) differs from the study's
+    design; empty when it is the study's, so that the study's numbers apply to it."""
+    out = []
+    if dataset not in STUDY_ACCURACY:
+        out.append(f"dataset {dataset} (the study: mnist)")
+    cluster, train = subsets["cluster"], subsets["train"]
+    if (cluster["split"], cluster["per_class"]) != ("test", 100):
+        out.append(f"clusters {_count(cluster)} (the study: 100 per digit of split test)")
+    if (train["split"], train["per_class"]) != ("train", 1000):
+        out.append(f"networks trained on {_count(train)} (the study: 1,000 per digit of split train)")
+    return out
+
+
+def _count(subset: dict) -> str:
+    per_class = subset["per_class"]
+    return f"every image of split {subset['split']}" if per_class is None else f"{per_class} per digit of split {subset['split']}"
+
+
+def is_study_design(dataset: str, subsets: dict) -> bool:
+    return not design_differences(dataset, subsets)
+
+
+def absent_line(differences: list[str], what: str = "The study's numbers and the verdicts on its claims") -> str:
+    """The one line that says why the study's numbers are not shown."""
+    how = "; ".join(differences) if differences else "not the study's design"
+    return f"{what} are not shown: they apply to the study's design ({STUDY_DESIGN}); this experiment differs: {how}."

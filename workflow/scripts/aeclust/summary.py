@@ -1,63 +1,71 @@
-"""The summary table: one row per method, mean / sd / 95 % interval over seeds."""
+"""The summary table: one row per method, mean / sd / 95 % interval over seeds, and the
+summary document (summary.md) that rule summarize writes.
+
+The study's numbers (its column, the "reproduced" verdicts) appear only when the
+experiment is the study's design (:func:`aeclust.study.is_study_design`); elsewhere one
+line says why they are absent.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .metrics import mean_sd_ci
-from .study import STUDY_ACCURACY, describe
+from .intervals import mean_sd_ci, paired, welch
+from .methods import CLASSIFIER, describe
+from .study import STUDY_ACCURACY, absent_line
+
+__all__ = ["compare", "summary_table", "summary_markdown", "published_markdown", "summary_document", "welch"]
+
+# The classifier's label where it is scored on the images it was trained on.
+ON_TRAINING = "supervised MLP, scored on its own training images (training accuracy, not a result)"
 
 
-def summary_table(records: list[dict], dataset: str) -> pd.DataFrame:
-    """``records``: metrics dicts with method, seed, accuracy (and nmi, ari for clusterings)."""
-    study = STUDY_ACCURACY.get(dataset, {})
+def summary_table(records: list[dict], dataset: str, study_design: bool = True, classifier_on_training: bool = False) -> pd.DataFrame:
+    """``records``: metrics dicts with method, seed, accuracy (and nmi, ari for clusterings).
+
+    ``study_design``: attach the study's number and whether it lies inside our 95 %
+    prediction interval for one run (columns ``study_accuracy``, ``study_in_pi``); without
+    it those columns are absent. ``classifier_on_training``: the classifier is scored on
+    its own training images, and its description says so."""
+    study = STUDY_ACCURACY.get(dataset, {}) if study_design else {}
     rows = []
     methods = list(dict.fromkeys(r["method"] for r in records))
     for method in methods:
         rs = [r for r in records if r["method"] == method]
-        row = {"method": method, "description": describe(method), "seeds": len(rs)}
+        description = ON_TRAINING if method == CLASSIFIER and classifier_on_training else describe(method)
+        row = {"method": method, "description": description, "seeds": len(rs)}
         for key in ("accuracy", "nmi", "ari"):
             values = [r[key] for r in rs if key in r]
             if not values:
                 continue
             s = mean_sd_ci(values)
             row.update({f"{key}_mean": s["mean"], f"{key}_sd": s["sd"], f"{key}_ci_low": s["ci_low"], f"{key}_ci_high": s["ci_high"]})
+            if key == "accuracy":
+                row.update(accuracy_pi_low=s["pi_low"], accuracy_pi_high=s["pi_high"])
         row["accuracy_min"] = min(r["accuracy"] for r in rs)
         row["accuracy_max"] = max(r["accuracy"] for r in rs)
-        row["study_accuracy"] = study.get(method, np.nan)
-        row["study_in_ci"] = bool(row["accuracy_ci_low"] <= row["study_accuracy"] <= row["accuracy_ci_high"]) if method in study else None
+        if study_design:
+            row["study_accuracy"] = study.get(method, np.nan)
+            inside = row["accuracy_pi_low"] <= row["study_accuracy"] <= row["accuracy_pi_high"]
+            row["study_in_pi"] = bool(inside) if method in study and len(rs) > 1 else None
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def compare(records: list[dict], a: str, b: str, key: str = "accuracy", confidence: float = 0.95) -> dict:
-    """Welch t-test of method ``b`` against ``a`` over seeds: difference (b - a), p-value and
-    the Welch t-interval of the difference (``ci_low``, ``ci_high``; NaN with fewer than 2 seeds)."""
+def compare(records: list[dict], a: str, b: str, key: str = "accuracy", paired_by_seed: bool = False) -> dict:
+    """Method ``b`` against ``a`` over seeds: difference (b - a), p-value and the 95 % interval
+    of the difference (``ci_low``, ``ci_high``; NaN with fewer than 2 seeds), ``test`` naming it.
+
+    ``paired_by_seed=False``: Welch's t (independent samples). ``True``: paired t on the
+    per-seed differences, for designs where a seed's two values share its randomness (the
+    same initialisation, shuffles, embeddings or noise); only seeds present in both count."""
+    if paired_by_seed:
+        return paired({r["seed"]: r[key] for r in records if r["method"] == a}, {r["seed"]: r[key] for r in records if r["method"] == b})
     x = [r[key] for r in records if r["method"] == a]
     y = [r[key] for r in records if r["method"] == b]
     return welch(np.mean(x), np.std(x, ddof=1) if len(x) > 1 else 0.0, len(x),
-                 np.mean(y), np.std(y, ddof=1) if len(y) > 1 else 0.0, len(y), confidence)
-
-
-def welch(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int, confidence: float = 0.95) -> dict:
-    """Welch comparison of b against a from summary statistics: diff (b - a), p, ci_low, ci_high, df.
-
-    With no spread on either side (sd 0) the difference is exact: the interval is the point and
-    p is 0 (different) or 1 (equal). With fewer than 2 values on a side everything but diff is NaN."""
-    diff = float(mean_b - mean_a)
-    nan = float("nan")
-    if n_a < 2 or n_b < 2:
-        return {"diff": diff, "p": nan, "ci_low": nan, "ci_high": nan, "df": nan, "n_a": n_a, "n_b": n_b}
-    va, vb = sd_a**2 / n_a, sd_b**2 / n_b
-    se = float(np.sqrt(va + vb))
-    if se == 0.0:
-        return {"diff": diff, "p": float(diff == 0.0), "ci_low": diff, "ci_high": diff, "df": nan, "n_a": n_a, "n_b": n_b}
-    df = float((va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1)))
-    half = float(stats.t.ppf(0.5 + confidence / 2, df) * se)
-    p = float(2 * stats.t.sf(abs(diff) / se, df))
-    return {"diff": diff, "p": p, "ci_low": diff - half, "ci_high": diff + half, "df": df, "n_a": n_a, "n_b": n_b}
+                 np.mean(y), np.std(y, ddof=1) if len(y) > 1 else 0.0, len(y))
 
 
 def _fmt(row: pd.Series, key: str) -> str:
@@ -66,42 +74,63 @@ def _fmt(row: pd.Series, key: str) -> str:
     return f"{row[f'{key}_mean']:.4f} ± {row[f'{key}_sd']:.4f} [{row[f'{key}_ci_low']:.4f}, {row[f'{key}_ci_high']:.4f}]"
 
 
-def summary_markdown(table: pd.DataFrame, dataset: str, seeds: list[int]) -> str:
+def _study_cell(row: pd.Series) -> str:
+    if pd.isna(row["study_accuracy"]):
+        return "-"
+    if row["study_in_pi"] is None or pd.isna(row["study_in_pi"]):
+        return f"{row['study_accuracy']:.4f} (one seed: no interval)"
+    where = "inside" if row["study_in_pi"] else "outside"
+    return f"{row['study_accuracy']:.4f} ({where} [{row['accuracy_pi_low']:.4f}, {row['accuracy_pi_high']:.4f}])"
+
+
+def summary_markdown(table: pd.DataFrame, dataset: str, seeds: list[int], differences: list[str] | None = None) -> str:
+    """The table of every method. With a ``study_accuracy`` column (the study's design) the
+    study's number is shown beside our 95 % prediction interval for one run; without it,
+    one line says why it is absent (``differences``: how the experiment differs)."""
+    study = "study_accuracy" in table
     lines = [
         f"# Clustering results: {dataset}",
         "",
         f"Mean ± standard deviation [95 % t-interval of the mean] over {len(seeds)} seeds ({', '.join(map(str, seeds))}).",
         "Accuracy is after Hungarian alignment of cluster ids to classes.",
-        "",
-        "| method | accuracy | NMI | ARI | range | study |",
-        "|---|---|---|---|---|---|",
     ]
+    if study:
+        lines += ["The study's number (one run) is set beside our 95 % prediction interval for one new run, "
+                  "mean ± t(0.975, n-1) · sd · sqrt(1 + 1/n) over our n seeds."]
+    else:
+        lines += [absent_line(differences or [], "The study's numbers")]
+    header = "| method | accuracy | NMI | ARI | range |" + (" study [our 95 % prediction interval] |" if study else "")
+    lines += ["", header, "|---|---|---|---|---|" + ("---|" if study else "")]
     for _, row in table.iterrows():
-        study = "-" if pd.isna(row["study_accuracy"]) else f"{row['study_accuracy']:.4f}" + (" (inside CI)" if row["study_in_ci"] else " (outside CI)")
-        lines.append(
-            f"| {row['description']} (`{row['method']}`) | {_fmt(row, 'accuracy')} | {_fmt(row, 'nmi')} | {_fmt(row, 'ari')} "
-            f"| {row['accuracy_min']:.4f}-{row['accuracy_max']:.4f} | {study} |"
-        )
+        cells = [f"{row['description']} (`{row['method']}`)", _fmt(row, "accuracy"), _fmt(row, "nmi"), _fmt(row, "ari"),
+                 f"{row['accuracy_min']:.4f}-{row['accuracy_max']:.4f}"]
+        if study:
+            cells.append(_study_cell(row))
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def published_markdown(table: pd.DataFrame, published: dict[str, float], dataset: str) -> str:
-    """Our methods (mean ± sd over seeds) and the papers' accuracies in one ranking.
+    """Our unsupervised methods (mean ± sd over seeds) and the papers' accuracies in one ranking.
 
     The papers report one number each (usually their best or mean run) on the same whole
-    dataset; they have no spread to compare against, so the ranking is all this claims."""
+    dataset; they have no spread to compare against, so the ranking is all this claims.
+    The supervised classifier is not ranked: it is not clustering, and on the whole
+    dataset it is scored on the images it was trained on."""
+    ours = table[table["method"] != CLASSIFIER]
     rows = [(row["accuracy_mean"], f"{row['description']} (`{row['method']}`)", f"this run, {row['seeds']} seeds",
              f"{row['accuracy_mean']:.4f} ± {row['accuracy_sd']:.4f}", _fmt_point(row, "nmi"), _fmt_point(row, "ari"))
-            for _, row in table.iterrows()]
+            for _, row in ours.iterrows()]
     rows += [(acc, name, "published", f"{acc:.3f}", "-", "-") for name, acc in published.items()]
     lines = [
         f"## Beside published results: {dataset}",
         "",
         "Accuracy on the same whole dataset; ours as mean ± sd over seeds, the papers' as they report it.",
-        "",
-        "| method | source | accuracy | NMI | ARI |",
-        "|---|---|---|---|---|",
     ]
+    if (table["method"] == CLASSIFIER).any():
+        lines += ["The supervised classifier (`classifier`) is not ranked here: it is not a clustering method, and it is "
+                  "scored on the images it was trained on."]
+    lines += ["", "| method | source | accuracy | NMI | ARI |", "|---|---|---|---|---|"]
     lines += [f"| {name} | {source} | {acc} | {nmi} | {ari} |" for _, name, source, acc, nmi, ari in sorted(rows, key=lambda r: -r[0])]
     return "\n".join(lines) + "\n"
 
@@ -109,3 +138,23 @@ def published_markdown(table: pd.DataFrame, published: dict[str, float], dataset
 def _fmt_point(row: pd.Series, key: str) -> str:
     value = row.get(f"{key}_mean")
     return "-" if value is None or pd.isna(value) else f"{value:.4f} ± {row[f'{key}_sd']:.4f}"
+
+
+def summary_document(records: list[dict], dataset: str, seeds: list[int], differences: list[str], published: dict[str, float],
+                     sweep: pd.DataFrame | None = None, denoising: pd.DataFrame | None = None,
+                     classifier_on_training: bool = False) -> tuple[pd.DataFrame, str, list]:
+    """summary.csv's table, summary.md's text and the claims checked (empty where the
+    experiment is not the study's design: ``differences`` lists how it differs)."""
+    from .claims import check_claims, claims_markdown  # claims builds on this module
+
+    design = not differences
+    table = summary_table(records, dataset, design, classifier_on_training)
+    parts = [summary_markdown(table, dataset, seeds, differences)]
+    if published:  # only when we cluster the whole dataset, as the papers did
+        parts.append(published_markdown(table, published, dataset))
+    claims = check_claims(records, dataset, sweep, denoising) if design else []
+    if design:
+        parts.append(claims_markdown(claims, seeds))
+    else:
+        parts.append("## The study's claims\n\n" + absent_line(differences, "Verdicts on the study's claims") + "\n")
+    return table, "\n".join(parts), claims
