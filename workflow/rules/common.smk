@@ -1,9 +1,11 @@
 # Helpers shared by the workflow: config validation, paths, target lists, input
 # functions and wildcard constraints. The other .smk files hold only rules.
 import importlib.util
+import os
 
 import yaml
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 
@@ -39,6 +41,33 @@ def _validate_config(cfg):
 
 
 _validate_config(config)
+
+
+def _cap_cores_at_machine():
+    """A local run uses at most this machine's cores, whatever `--cores` says.
+
+    `snakemake --cores 4` on 2 cores ran two 2-thread trainings at once, each at a
+    fifth of the speed it has alone (PITFALLS.md): the cores Snakemake hands out are
+    capped here, so a 2-thread network job runs alone and 1-thread jobs run two at a
+    time. Cluster submission is left alone: there `--jobs` sets nodes, and Snakemake
+    itself does not limit cores locally when nodes are set; nor are jobs running on a
+    node (remote execution)."""
+    if workflow.remote_exec or workflow.global_resources["_nodes"].value is not None:
+        return
+    cores = workflow.global_resources["_cores"].value
+    machine = (
+        len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count()
+    )
+    if cores is not None and machine and cores > machine:
+        workflow.global_resources["_cores"] = machine
+        logger.info(
+            f"aeclust: --cores {cores} capped at this machine's {machine} cores"
+        )
+
+
+_cap_cores_at_machine()
 
 DATASET = config["dataset"]
 DS = config["datasets"][DATASET]
@@ -136,6 +165,17 @@ def sweep_epochs():
     return max(config["pca"]["epochs"] or EPOCHS)
 
 
+def previous_ae_state(wildcards):
+    """The training state an autoencoder continues from: that of the next smaller epoch
+    count of the same seed (none for the smallest), so each seed's network is trained
+    once, whatever the epoch counts, and a larger new count trains only its extra epochs.
+    """
+    smaller = [e for e in EPOCHS if e < int(wildcards.epochs)]
+    if not smaller:
+        return []
+    return [f"{R}/models/ae_e{max(smaller)}_s{wildcards.seed}_state.pt"]
+
+
 def ae_settings():
     ae = config["autoencoder"]
     s = {"kind": "autoencoder", "arch": ae["arch"]}
@@ -148,7 +188,11 @@ def ae_settings():
 
 def denoiser_settings():
     """The de-noiser's architecture settings (the rate and seed come from the wildcards)."""
-    return {"kind": "autoencoder", "arch": config["denoise"]["arch"]}
+    dn = config["denoise"]
+    s = {"kind": "autoencoder", "arch": dn["arch"]}
+    if dn["arch"] == "denoiser":
+        s.update(channels=dn["channels"])
+    return s
 
 
 def denoise_targets():
