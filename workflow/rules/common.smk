@@ -91,11 +91,17 @@ wildcard_constraints:
     base=r"raw|ae_e\d+",
 
 
+# Where the library's files are. Not workflow.source_path: for a local file, Snakemake 9
+# returns a copy in a per-invocation runtime cache (a new temporary folder each run), so
+# inputs named by it changed every run ("Set of input files has changed") and a no-op
+# rerun re-executed the whole DAG.
+_LIB = os.path.normpath(os.path.join(str(workflow.current_basedir), "..", "scripts", "aeclust"))
+
+
 def lib(*modules):
     """Library modules that a job runs, tracked as inputs: editing them makes outputs stale."""
     return [
-        str(workflow.source_path(f"../scripts/aeclust/{m}"))
-        for m in ("__init__.py", "io.py", "runtime.py", *modules)
+        os.path.join(_LIB, m) for m in ("__init__.py", "io.py", "runtime.py", *modules)
     ]
 
 
