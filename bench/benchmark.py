@@ -151,9 +151,11 @@ def job_records(workdir: Path) -> list[dict]:
             continue
         if meta.get("starttime") is None or meta.get("endtime") is None:
             continue
-        key = (meta["rule"], meta.get("job_hash"), meta["starttime"])
+        # the outputs of one job share its hash and end time (their start times differ by microseconds)
+        key = (meta["rule"], meta.get("job_hash"), meta["endtime"])
         job = jobs.setdefault(key, {"rule": meta["rule"], "start": meta["starttime"], "end": meta["endtime"],
                                     "inputs": set(meta.get("input") or []), "outputs": set()})
+        job["start"] = min(job["start"], meta["starttime"])
         job["outputs"].add(output)
     return sorted(jobs.values(), key=lambda j: j["start"])
 
