@@ -90,33 +90,128 @@ def matmul_gflops(n: int, reps: int, device: torch.device, min_seconds: float = 
     return statistics.median(rates)
 
 
-def autoencoders() -> list[tuple[str, dict, int]]:
-    """(label, settings, batch size): the study's conv and mlp from config.yaml, and N2D's."""
-    ae = yaml.safe_load((CONFIG / "config.yaml").read_text())["autoencoder"]
-    conv = {"kind": "autoencoder", "arch": "conv", **({"channels": ae["channels"]} if "channels" in ae else {})}
+def networks() -> list[tuple[str, dict, int, str, str]]:
+    """(label, settings, batch size, precision, loss) of every network the default config trains,
+    in the precision it trains in here, then the study's mlp and N2D's (float32, as yardsticks)."""
+    cfg = yaml.safe_load((CONFIG / "config.yaml").read_text())
+    ae, dn, cl = cfg["autoencoder"], cfg["denoise"], cfg["classifier"]
+    cpu = torch.device("cpu")
+    conv = {"kind": "autoencoder", "arch": "conv", "channels": ae["channels"]}
+    denoiser = {"kind": "autoencoder", "arch": dn["arch"], **({"channels": dn["channels"]} if "channels" in dn else {})}
     mlp = {"kind": "autoencoder", "arch": "mlp", "mlp_dims": ae["mlp_dims"], "latent": ae["latent"]}
-    conv_label = "conv " + "-".join(map(str, ae.get("channels", []))) if "channels" in ae else "conv"
+    classifier = {"kind": "classifier", "hidden": cl["hidden"]}
+    ae_prec = resolve_precision(ae.get("precision", "fp32"), cpu)
+    dn_prec = resolve_precision(dn.get("precision", "fp32"), cpu, key="denoise.precision")
+    dn_label = dn["arch"] + (" " + "-".join(map(str, dn["channels"])) if "channels" in dn else "")
     return [
-        (conv_label.strip(), conv, ae["batch_size"]),
-        ("mlp 784-" + "-".join(map(str, [*ae["mlp_dims"], ae["latent"]])), mlp, ae["batch_size"]),
-        ("mlp 784-500-500-2000-10 (N2D)", N2D, 256),
+        ("conv " + "-".join(map(str, ae["channels"])) + " (study autoencoder)", conv, ae["batch_size"], ae_prec, "mse"),
+        (f"{dn_label} (de-noiser)", denoiser, dn["batch_size"], dn_prec, "mse"),
+        ("classifier 784-" + "-".join(map(str, [*cl["hidden"], 10])), classifier, cl["batch_size"], "fp32", "ce"),
+        ("mlp 784-" + "-".join(map(str, [*ae["mlp_dims"], ae["latent"]])), mlp, ae["batch_size"], "fp32", "mse"),
+        ("mlp 784-500-500-2000-10 (N2D)", N2D, 256, "fp32", "mse"),
     ]
 
 
 def training_rate(settings: dict, n_images: int, batch_size: int, epochs: int, device: torch.device,
-                  precision: str = "fp32") -> tuple[float, float]:
-    """(samples/s, GFLOP/s) of autoencoder training: median over the epochs after the first.
+                  precision: str = "fp32", loss: str = "mse") -> tuple[float, float]:
+    """(samples/s, GFLOP/s) of training through fit(): median over the epochs after the first.
 
     Synthetic uint8 images: the speed of these networks does not depend on pixel values.
     """
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (n_images, 28, 28), dtype=torch.uint8, generator=g)
+    targets = torch.randint(0, 10, (n_images,), generator=g) if loss == "ce" else None
     set_seed(0)
     flops = flops_per_sample(build_model(settings), images)
     model = build_model(settings)
-    history = fit(model, images, FitConfig(epochs, batch_size, 1e-3, 0, precision=precision), device=device)
+    cfg = FitConfig(epochs, batch_size, 1e-3, 0, loss=loss, optimizer="adam" if loss == "mse" else "sgd", precision=precision)
+    history = fit(model, images, cfg, targets=targets, device=device)
     rate = statistics.median(h["samples_per_s"] for h in (history[1:] or history))
     return rate, rate * flops / 1e9
+
+
+# ---------------------------------------------------------------------------- where the time went
+
+
+def job_records(workdir: Path) -> list[dict]:
+    """One record per job of the workflow run in ``workdir``, from Snakemake's metadata
+    (.snakemake/metadata: one file per output, with its rule, inputs, start and end time)."""
+    import base64
+    import json
+
+    jobs: dict = {}
+    root = workdir / ".snakemake" / "metadata"
+    for f in root.rglob("*"):
+        if not f.is_file():
+            continue
+        try:
+            meta = json.loads(f.read_text())  # long names are split into folders named @<chunk>
+            output = base64.urlsafe_b64decode("".join(p.lstrip("@") for p in f.relative_to(root).parts)).decode()
+        except (ValueError, OSError):
+            continue
+        if meta.get("starttime") is None or meta.get("endtime") is None:
+            continue
+        # the outputs of one job share its hash and end time (their start times differ by microseconds)
+        key = (meta["rule"], meta.get("job_hash"), meta["endtime"])
+        job = jobs.setdefault(key, {"rule": meta["rule"], "start": meta["starttime"], "end": meta["endtime"],
+                                    "inputs": set(meta.get("input") or []), "outputs": set()})
+        job["start"] = min(job["start"], meta["starttime"])
+        job["outputs"].add(output)
+    return sorted(jobs.values(), key=lambda j: j["start"])
+
+
+def benchmark_seconds(workdir: Path) -> dict[str, list[float]]:
+    """Per rule, the seconds in its benchmark files (``s`` column) under results/*/*/benchmarks."""
+    out: dict[str, list[float]] = {}
+    for tsv in workdir.glob("results/*/*/benchmarks/*/*.tsv"):
+        with open(tsv) as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+        if rows and "s" in rows[0]:
+            out.setdefault(tsv.parent.name, []).append(float(rows[0]["s"]))
+    return out
+
+
+def rule_table(jobs: list[dict], bench: dict[str, list[float]], since: float | None = None) -> list[tuple]:
+    """(rule, jobs, job-seconds of wall time, benchmark seconds or None), most job-seconds first."""
+    rows: dict[str, list] = {}
+    for j in jobs:
+        if since is not None and j["start"] < since:
+            continue
+        r = rows.setdefault(j["rule"], [0, 0.0])
+        r[0] += 1
+        r[1] += j["end"] - j["start"]
+    table = [(rule, n, s, sum(bench[rule]) if rule in bench else None) for rule, (n, s) in rows.items()]
+    return sorted(table, key=lambda t: -t[2])
+
+
+def critical_path(jobs: list[dict], since: float | None = None) -> list[dict]:
+    """The chain of jobs that decided the run's length: from the job that finished last,
+    back through the input whose producer finished last, to a job that needed none of this run."""
+    jobs = [j for j in jobs if since is None or j["start"] >= since]
+    if not jobs:
+        return []
+    producer = {o: j for j in jobs for o in j["outputs"]}
+    job, path = max(jobs, key=lambda j: j["end"]), []
+    while job is not None:
+        path.append(job)
+        before = [producer[i] for i in job["inputs"] if i in producer and producer[i] is not job]
+        job = max(before, key=lambda j: j["end"]) if before else None
+    return path[::-1]
+
+
+def time_report(workdir: Path, since: float | None = None) -> str:
+    """Markdown: job-seconds per rule and the critical path of the run in ``workdir``."""
+    jobs = job_records(workdir)
+    table = rule_table(jobs, benchmark_seconds(workdir), since)
+    lines = ["| rule | jobs | job-seconds (wall) | benchmark s |", "|---|---:|---:|---:|"]
+    lines += [f"| {r} | {n} | {s:.1f} | {'-' if b is None else f'{b:.1f}'} |" for r, n, s, b in table]
+    path = critical_path(jobs, since)
+    if path:
+        t0 = path[0]["start"]
+        lines += ["", f"critical path: {len(path)} jobs, {path[-1]['end'] - t0:.1f} s from the first one's start", "",
+                  "| rule | starts at s | seconds | output |", "|---|---:|---:|---|"]
+        lines += [f"| {j['rule']} | {j['start'] - t0:.1f} | {j['end'] - j['start']:.1f} | {sorted(j['outputs'])[0]} |" for j in path]
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------- workflow
@@ -155,8 +250,11 @@ def run_end_to_end(name: str, configfiles: list[Path], workdir: Path, cores: int
     data = [f"data/{cfg['dataset']}/{f}" for f in cfg["datasets"][cfg["dataset"]]["files"].values()]
     c = ["--cores", str(cores)]
     _snakemake(workdir, configfiles, *c, *data, mirror=mirror)
+    load, since = _load(), time.time()
     seconds, proc = _snakemake(workdir, configfiles, *c, mirror=mirror)
-    rows = [_row("workflow", f"{name}: end to end, download excluded", seconds, "s", f"{_jobs_done(proc)} jobs, --cores {cores}")]
+    rows = [_row("workflow", f"{name}: end to end, download excluded", seconds, "s",
+                 f"{_jobs_done(proc)} jobs, --cores {cores}, load {load} -> {_load()}")]
+    print(f"\n## {name}: where the time went ({seconds:.0f} s end to end)\n\n{time_report(workdir, since)}\n", flush=True)
     noop = []
     for _ in range(3):
         s, proc = _snakemake(workdir, configfiles, *c, mirror=mirror)
@@ -267,12 +365,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--full", action="store_true", help="also run config/full.yaml end to end (~45 min on 2 cores)")
     ap.add_argument("--csv", type=Path, default=DEFAULT_CSV, help=f"append results here (default {DEFAULT_CSV.relative_to(REPO)})")
     ap.add_argument("--workdir", type=Path, help="run the workflows here (default: a temporary folder, removed after)")
-    ap.add_argument("--cores", type=int, default=os.cpu_count(), help="snakemake --cores (default: all)")
+    ap.add_argument("--cores", type=int, default=4, help="snakemake --cores (default 4, the README's quick start)")
     ap.add_argument("--threads", type=int, default=2, help="threads of the kernel measurements (default 2: the training rules' threads)")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the kernels run (the workflow picks its own)")
     ap.add_argument("--mirror", default=os.environ.get("AECLUST_MIRROR") or str(REPO.parent / "shared" / "data" / "mnist"),
                     help="local MNIST mirror (default: $AECLUST_MIRROR, else ../shared/data/mnist)")
     ap.add_argument("--no-workflow", action="store_true", help="kernels only: skip every snakemake run")
+    ap.add_argument("--no-tiny", action="store_true", help="skip the tiny config's end-to-end run (default mode)")
     args = ap.parse_args(argv)
 
     mode = "quick" if args.quick else "full" if args.full else "default"
@@ -288,15 +387,21 @@ def main(argv: list[str] | None = None) -> int:
     peak = matmul_gflops(n, reps, device)
     rows.append(_row("kernels", f"float32 matmul {n}x{n}", peak, "GFLOP/s", f"{args.threads} threads, median of {reps} x 0.2 s"))
     n_images, epochs = (256, 2) if args.quick else (4096, 3)
-    for label, settings, batch in autoencoders():
-        rate, gflops = training_rate(settings, n_images, batch, epochs, device)
-        note = f"batch {batch}, {n_images} images, " + (f"median of epochs 2-{epochs}" if epochs > 2 else "epoch 2")
-        rows.append(_row("kernels", f"train {label}", rate, "samples/s", note))
-        rows.append(_row("kernels", f"train {label}", gflops, "GFLOP/s", f"{100 * gflops / peak:.1f} % of the matmul rate"))
-    if resolve_precision("auto", device) == "bf16":  # what config/full.yaml's precision: auto trains in here
+    peak16 = None
+    if resolve_precision("auto", device) == "bf16":  # what precision: auto trains in here
         peak16 = matmul_gflops(n, reps, device, dtype=torch.bfloat16)
         rows.append(_row("kernels", f"bfloat16 matmul {n}x{n}", peak16, "GFLOP/s", f"{args.threads} threads, median of {reps} x 0.2 s"))
-        label, settings, batch = autoencoders()[-1]  # N2D's, as config/full.yaml trains it
+    for label, settings, batch, precision, loss in networks():
+        rate, gflops = training_rate(settings, n_images, batch, epochs, device, precision=precision, loss=loss)
+        note = f"{precision}, batch {batch}, {n_images} images, " + (f"median of epochs 2-{epochs}" if epochs > 2 else "epoch 2")
+        rows.append(_row("kernels", f"train {label}", rate, "samples/s", note))
+        share = 100 * gflops / peak
+        verdict = "ok" if share >= 50 else "below"
+        extra = f", {100 * gflops / peak16:.1f} % of the bfloat16 rate" if precision == "bf16" and peak16 else ""
+        rows.append(_row("kernels", f"train {label}", gflops, "GFLOP/s",
+                         f"{share:.1f} % of the float32 matmul rate (target >= 50 %: {verdict}){extra}"))
+    if peak16 is not None:  # N2D's MLP as config/full.yaml trains it
+        label, settings, batch, _, _ = networks()[-1]
         rate, gflops = training_rate(settings, n_images, batch, epochs, device, precision="bf16")
         label = f"train {label}, bf16 autocast"
         rows.append(_row("kernels", label, rate, "samples/s", f"batch {batch}, {n_images} images"))
@@ -307,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aeclust-bench-"))
         workdir.mkdir(parents=True, exist_ok=True)
         try:
-            runs = [("tiny", [CONFIG / "tiny.yaml"])]
+            runs = [] if args.no_tiny and not args.quick else [("tiny", [CONFIG / "tiny.yaml"])]
             if not args.quick:
                 runs.append(("default", []))
             if args.full:

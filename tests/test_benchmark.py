@@ -43,7 +43,8 @@ def test_quick_benchmark(tmp_path, tiny_results):
                            "--workdir", str(workdir)], capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     table = proc.stdout
-    for metric in ("float32 matmul", "train conv", "train mlp 784-", "train mlp 784-500-500-2000-10 (N2D)",
+    for metric in ("float32 matmul", "train conv", "train denoiser", "train classifier 784-", "train mlp 784-",
+                   "train mlp 784-500-500-2000-10 (N2D)",
                    "tiny: end to end, download excluded", "tiny: no-op rerun (median of 3)",
                    "tiny: jobs after pca.components 8 -> 4 (dry run)"):
         assert f"| {metric}" in table, table
@@ -51,8 +52,25 @@ def test_quick_benchmark(tmp_path, tiny_results):
     rows = list(csv.DictReader(out.open()))
     bf16 = _module().resolve_precision("auto", torch.device("cpu")) == "bf16"  # native here: 3 more rows
     assert ("| train mlp 784-500-500-2000-10 (N2D), bf16 autocast" in table) == bf16, table
-    assert len(rows) == 10 + 3 * bf16 and all(r["mode"] == "quick" for r in rows)
+    assert len(rows) == 14 + 3 * bf16 and all(r["mode"] == "quick" for r in rows)
+    assert "critical path:" in table and "| train_autoencoder |" in table, table  # where the time went
     values = {(r["metric"], r["unit"]): float(r["value"]) for r in rows}
     assert all(v > 0 for v in values.values()), values
     assert values[("tiny: jobs after pca.components 8 -> 4 (dry run)", "jobs")] >= 2  # reduce_pca, one per seed at least
     assert_same_numbers(workdir / "results" / "mnist" / "tiny", tiny_results)  # determinism
+
+
+def test_time_report_from_job_records():
+    """Job-seconds per rule, and the critical path: back from the last job through the input
+    whose producer finished last."""
+    bench = _module()
+    jobs = [
+        {"rule": "a", "start": 0.0, "end": 1.0, "inputs": set(), "outputs": {"x"}},
+        {"rule": "b", "start": 1.0, "end": 5.0, "inputs": {"x"}, "outputs": {"y"}},
+        {"rule": "b", "start": 1.0, "end": 2.0, "inputs": {"x"}, "outputs": {"z"}},
+        {"rule": "c", "start": 5.0, "end": 6.0, "inputs": {"y", "z", "elsewhere"}, "outputs": {"w"}},
+    ]
+    assert [j["outputs"] for j in bench.critical_path(jobs)] == [{"x"}, {"y"}, {"w"}]
+    table = bench.rule_table(jobs, {"b": [4.5]})
+    assert table[0] == ("b", 2, 5.0, 4.5) and ("a", 1, 1.0, None) in table
+    assert [t[0] for t in bench.rule_table(jobs, {}, since=1.0)] == ["b", "c"]  # jobs of an earlier run left out

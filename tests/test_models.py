@@ -135,3 +135,36 @@ def test_predict_encode_matches_model():
     z = predict(model, x, fn="encode", batch_size=7)
     assert z.shape == (20, 10)
     assert torch.allclose(z, model.encode(x.float().view(20, 1, 28, 28) / 255), atol=1e-6)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_continued_training_equals_straight(tmp_path, precision):
+    """A model trained 2 epochs, then continued from its saved state to 5, equals one trained
+    5 epochs straight (weights, optimizer, shuffles): what lets ae_e20 continue ae_e5."""
+    key = {**CONV, "seed": 3}
+
+    def cfg(epochs, checkpoint=None, start_from=None):
+        return FitConfig(epochs=epochs, batch_size=16, lr=1e-3, seed=3, precision=precision, checkpoint=checkpoint,
+                         resume_key=key, start_from=start_from)
+
+    set_seed(3)
+    straight = build_model(CONV)
+    hist_straight = fit(straight, images(), cfg(5))
+    set_seed(3)
+    short = build_model(CONV)
+    fit(short, images(), cfg(2, checkpoint=tmp_path / "e2.state"))
+    set_seed(99)  # the continued run's own initialisation must not matter
+    longer = build_model(CONV)
+    hist = fit(longer, images(), cfg(5, checkpoint=tmp_path / "e5.resume", start_from=tmp_path / "e2.state"))
+    assert [h["epoch"] for h in hist] == [1, 2, 3, 4, 5]
+    assert [h["loss"] for h in hist] == pytest.approx([h["loss"] for h in hist_straight], rel=1e-5)
+    for (name, a), b in zip(straight.state_dict().items(), longer.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), rtol=1e-5, atol=1e-6), name
+    # a state of other settings, or of more epochs than asked for, is refused by name
+    from aeclust.train import StateError
+
+    other = FitConfig(epochs=5, batch_size=16, lr=1e-3, seed=4, resume_key={**CONV, "seed": 4}, start_from=tmp_path / "e2.state")
+    with pytest.raises(StateError, match="e2.state: a training state of other settings"):
+        fit(build_model(CONV), images(), other)
+    with pytest.raises(StateError, match="e5.resume: trained 5 epochs, more than the 4 asked for"):
+        fit(build_model(CONV), images(), cfg(4, start_from=tmp_path / "e5.resume"))

@@ -204,12 +204,14 @@ def test_nan_epoch_never_becomes_a_resume_point(tmp_path):
 
 def test_every_training_rule_checkpoints_each_epoch():
     """A preempted training job resumes instead of starting over: every train_* script
-    hands its training loop a resume file beside the model, removed once the model is written."""
+    hands its training loop a resume file beside the model, removed once the model is written
+    (train_autoencoder renames it into its training-state output, where a larger epoch count continues)."""
     scripts = sorted((REPO / "workflow" / "scripts").glob("train_*.py"))
     assert scripts
     for script in scripts:
         text = script.read_text()
-        assert "checkpoint=" in text and '.resume")' in text and ".unlink(missing_ok=True)" in text, script.name
+        removed = ".unlink(missing_ok=True)" in text or "os.replace(resume, out.state)" in text
+        assert "checkpoint=" in text and '.resume")' in text and removed, script.name
 
 
 def test_classifier_resume_equals_uninterrupted(tmp_path):

@@ -2,14 +2,17 @@
 
 
 rule train_autoencoder:
-    """Train the autoencoder on the training subset (per-epoch checkpoint, resumable)."""
+    """Train the autoencoder on the training subset, continuing from the model of the next
+    smaller epoch count (per-epoch checkpoint, resumable)."""
     input:
         train=f"{R}/subsets/train_s{{seed}}.npz",
+        previous=previous_ae_state,
         code=lib("io.py", "models.py", "provenance.py", "runtime.py", "train.py"),
     output:
         model=f"{R}/models/ae_e{{epochs}}_s{{seed}}.pt",
         settings=f"{R}/models/ae_e{{epochs}}_s{{seed}}.json",
         loss=f"{R}/models/ae_e{{epochs}}_s{{seed}}_loss.tsv",
+        state=f"{R}/models/ae_e{{epochs}}_s{{seed}}_state.pt",
     log:
         f"{LOGS}/train_autoencoder/e{{epochs}}_s{{seed}}.log",
     benchmark:

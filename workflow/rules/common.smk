@@ -2,10 +2,12 @@
 # functions and wildcard constraints. The other .smk files hold only rules.
 import copy
 import importlib.util
+import os
 import re
 
 import yaml
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import update_config, validate
 
 
@@ -67,6 +69,39 @@ def _ordered_like(value, model):
 
 _validate_config(config)
 
+
+def _cap_cores_at_machine():
+    """A local run uses at most this machine's cores, whatever `--cores` says.
+
+    `snakemake --cores 4` on 2 cores ran two 2-thread trainings at once, each at a
+    fifth of the speed it has alone (PITFALLS.md): the cores Snakemake hands out are
+    capped here, so a 2-thread network job runs alone and 1-thread jobs run two at a
+    time. Cluster submission is left alone: there `--jobs` sets nodes, and Snakemake
+    itself does not limit cores locally when nodes are set; nor are jobs running on a
+    node (remote execution)."""
+    try:  # Snakemake's scheduler state, not a public API: where it differs, no cap
+        if (
+            workflow.remote_exec
+            or workflow.global_resources["_nodes"].value is not None
+        ):
+            return
+        cores = workflow.global_resources["_cores"].value
+    except (AttributeError, KeyError, TypeError):
+        return
+    machine = (
+        len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count()
+    )
+    if cores is not None and machine and cores > machine:
+        workflow.global_resources["_cores"] = machine
+        logger.info(
+            f"aeclust: --cores {cores} capped at this machine's {machine} cores"
+        )
+
+
+_cap_cores_at_machine()
+
 DATASET = config["dataset"]
 DS = config["datasets"][DATASET]
 DATA = f"data/{DATASET}"
@@ -90,16 +125,21 @@ wildcard_constraints:
     base=r"raw|ae_e\d+",
 
 
+# Where the library's files are. Not workflow.source_path: for a local file, Snakemake 9
+# returns a copy in a per-invocation runtime cache (a new temporary folder each run), so
+# inputs named by it changed every run ("Set of input files has changed") and a no-op
+# rerun re-executed the whole DAG.
+_LIB = os.path.normpath(
+    os.path.join(str(workflow.current_basedir), "..", "scripts", "aeclust")
+)
+
+
 def lib(*modules):
     """Library modules that a rule's script runs, tracked as inputs: editing one makes
     exactly the outputs of the rules that run it stale. Each list is the script's aeclust
     imports, followed through the library (tests/test_workflow.py checks them).
-    __init__.py is left out: it holds only the version string.
-
-    Not str()-ed: source_path's result is a copy in Snakemake's per-run source cache,
-    flagged with the file's true path, which is what Snakemake records as the input (a
-    plain string would record the cache's random folder and make every run stale)."""
-    return [workflow.source_path(f"../scripts/aeclust/{m}") for m in modules]
+    __init__.py is left out: it holds only the version string."""
+    return [os.path.join(_LIB, m) for m in modules]
 
 
 def gpus():
@@ -214,6 +254,17 @@ def sweep_epochs():
     return max(config["pca"]["epochs"] or EPOCHS)
 
 
+def previous_ae_state(wildcards):
+    """The training state an autoencoder continues from: that of the next smaller epoch
+    count of the same seed (none for the smallest), so each seed's network is trained
+    once, whatever the epoch counts, and a larger new count trains only its extra epochs.
+    """
+    smaller = [e for e in EPOCHS if e < int(wildcards.epochs)]
+    if not smaller:
+        return []
+    return [f"{R}/models/ae_e{max(smaller)}_s{wildcards.seed}_state.pt"]
+
+
 def ae_settings():
     ae = config["autoencoder"]
     s = {"kind": "autoencoder", "arch": ae["arch"]}
@@ -226,7 +277,11 @@ def ae_settings():
 
 def denoiser_settings():
     """The de-noiser's architecture settings (the rate and seed come from the wildcards)."""
-    return {"kind": "autoencoder", "arch": config["denoise"]["arch"]}
+    dn = config["denoise"]
+    s = {"kind": "autoencoder", "arch": dn["arch"]}
+    if dn["arch"] == "denoiser":
+        s.update(channels=dn["channels"])
+    return s
 
 
 def denoise_targets():

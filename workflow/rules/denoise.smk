@@ -38,6 +38,7 @@ rule train_denoiser:
         epochs=config["denoise"]["epochs"],
         batch_size=config["denoise"]["batch_size"],
         lr=config["denoise"]["lr"],
+        precision=config["denoise"]["precision"],
         device=config["device"],
     script:
         "../scripts/train_denoiser.py"

@@ -5,6 +5,7 @@ from aeclust.runtime import script_setup
 smk = snakemake  # noqa: F821
 log = script_setup(smk, network=True)  # first: OpenMP reads its settings when torch loads
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -25,11 +26,17 @@ set_seed(seed)
 images = torch.from_numpy(load_npz(smk.input.train)["images"])
 model = build_model(settings)
 resume = Path(out.model + ".resume")
-cfg = FitConfig(epochs, p.batch_size, p.lr, seed, precision=precision, checkpoint=resume, resume_key=settings)
+# the training state does not depend on how many epochs are still to come: continuing the
+# next smaller epoch count's state (weights, Adam, epoch) trains only the missing epochs
+key = {k: v for k, v in settings.items() if k != "epochs"}
+previous = list(smk.input.previous)
+cfg = FitConfig(epochs, p.batch_size, p.lr, seed, precision=precision, checkpoint=resume, resume_key=key,
+                start_from=previous[0] if previous else None)
 log.info("training %s on %d images on %s", settings, len(images), device)
 history = fit(model, images, cfg, device=device, flops_per_sample=flops_per_sample(build_model(settings), images))
 check_not_collapsed(predict(model, images[:512], device=device), f"autoencoder {out.model}")
 save_checkpoint(out.model, model.cpu(), settings)
-save_json(out.settings, {**settings, "device": str(device), "threads": smk.threads, "n_train": len(images), **provenance()})
+save_json(out.settings, {**settings, "device": str(device), "threads": torch.get_num_threads(), "n_train": len(images),
+                         "continued_from": previous[0] if previous else None, **provenance()})
 save_table(out.loss, pd.DataFrame(history))
-resume.unlink(missing_ok=True)
+os.replace(resume, out.state)  # the state after the last epoch: where a larger epoch count continues

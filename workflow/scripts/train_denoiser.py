@@ -13,18 +13,19 @@ import torch
 from aeclust.denoise import train_denoiser
 from aeclust.io import load_npz, save_json, save_table
 from aeclust.models import save_checkpoint
-from aeclust.runtime import resolve_device
 from aeclust.provenance import provenance
+from aeclust.runtime import resolve_device, resolve_precision
 
 p, out = smk.params, smk.output
 device = resolve_device(p.device)
+precision = resolve_precision(p.precision, device, key="denoise.precision")
 settings = {**p.model, "rate": float(smk.wildcards.rate), "seed": int(smk.wildcards.seed), "epochs": p.epochs,
-            "batch_size": p.batch_size, "lr": p.lr}
+            "batch_size": p.batch_size, "lr": p.lr, "precision": precision}
 images = torch.from_numpy(load_npz(smk.input.train)["images"])
 resume = Path(out.model + ".resume")
 log.info("training %s on %d images on %s", settings, len(images), device)
 model, history = train_denoiser(images, settings, device=device, checkpoint=resume)
 save_checkpoint(out.model, model.cpu(), settings)
-save_json(out.settings, {**settings, "device": str(device), "threads": smk.threads, "n_train": len(images), **provenance()})
+save_json(out.settings, {**settings, "device": str(device), "threads": torch.get_num_threads(), "n_train": len(images), **provenance()})
 save_table(out.loss, pd.DataFrame(history))
 resume.unlink(missing_ok=True)

@@ -30,12 +30,13 @@ def train_denoiser(
     """Fit a de-noiser for rate ``settings['rate']``: fresh noise each epoch, clean target, MSE.
 
     ``settings``: the model's (``kind``, ``arch``, ...) plus ``rate``, ``seed``, ``epochs``,
-    ``batch_size``, ``lr``. Raises :class:`TrainingError` when the output collapsed to one image.
+    ``batch_size``, ``lr`` and optionally ``precision`` (fp32 | bf16). Raises :class:`TrainingError` when the output collapsed to one image.
     """
     rate, seed = float(settings["rate"]), int(settings["seed"])
     set_seed(seed)
     model = build_model(settings)
-    cfg = FitConfig(settings["epochs"], settings["batch_size"], settings["lr"], seed, checkpoint=checkpoint, resume_key=settings)
+    cfg = FitConfig(settings["epochs"], settings["batch_size"], settings["lr"], seed, precision=settings.get("precision", "fp32"),
+                    checkpoint=checkpoint, resume_key=settings)
     history = fit(
         model, images, cfg, corrupt=corrupter(rate), device=device, flops_per_sample=flops_per_sample(build_model(settings), images)
     )

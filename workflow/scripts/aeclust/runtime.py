@@ -58,7 +58,7 @@ def resolve_device(device: str = "auto") -> "torch.device":
     return torch.device(device)
 
 
-def resolve_precision(precision: str, device: "torch.device") -> str:
+def resolve_precision(precision: str, device: "torch.device", key: str = "autoencoder.precision") -> str:
     """``auto`` -> ``bf16`` where the hardware multiplies bfloat16 natively, else ``fp32``.
 
     Native: a CUDA GPU with bf16 support, or a CPU with AMX or AVX-512 BF16 (there
@@ -66,7 +66,7 @@ def resolve_precision(precision: str, device: "torch.device") -> str:
     emulated and slower than float32).
     """
     if precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"config autoencoder.precision: expected auto, fp32 or bf16, got {precision!r}")
+        raise ValueError(f"config {key}: expected auto, fp32 or bf16, got {precision!r}")
     if precision != "auto":
         return precision
     import torch
@@ -94,8 +94,18 @@ def deterministic_cuda() -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def set_threads(threads: int, network: bool = False) -> None:
-    """Make torch and the BLAS/OpenMP pools of NumPy/scikit-learn use ``threads`` cores.
+def machine_cores() -> int:
+    """The cores this process may run on (its CPU affinity; the CPU count where that is unknown)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def set_threads(threads: int, network: bool = False) -> int:
+    """Make torch and the BLAS/OpenMP pools of NumPy/scikit-learn use ``threads`` cores; returns that number.
+
+    At most :func:`machine_cores`: more OpenMP threads than cores wait on each other at
+    every one of a training step's ~100 operations.
 
     ``network``: the job runs torch, which is imported here, after OpenMP's settings
     (:func:`openmp_env`, ``OMP_NUM_THREADS``) are in the environment. Also flushes
@@ -104,7 +114,7 @@ def set_threads(threads: int, network: bool = False) -> None:
     parallel operation makes them: set later (once the pool exists) it reaches the main
     thread alone. Why: see :func:`aeclust.train.fit`.
     """
-    threads = max(1, int(threads))
+    threads = max(1, min(int(threads), machine_cores()))
     os.environ["OMP_NUM_THREADS"] = str(threads)
     torch = sys.modules.get("torch")
     if network and torch is None:
@@ -118,6 +128,7 @@ def set_threads(threads: int, network: bool = False) -> None:
         threadpool_limits(threads)
     except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
         pass
+    return threads
 
 
 def setup_logging(log_path: str | None = None) -> logging.Logger:
@@ -175,6 +186,6 @@ def script_setup(smk, network: bool = False) -> logging.Logger:
     openmp_env()
     log = setup_logging(smk.log[0] if len(smk.log) else None)
     sys.excepthook = _log_uncaught(smk.rule, log)
-    set_threads(smk.threads, network=network)
-    log.info("rule %s, %d thread(s)", smk.rule, smk.threads)
+    threads = set_threads(smk.threads, network=network)
+    log.info("rule %s, %d thread(s)", smk.rule, threads)
     return log

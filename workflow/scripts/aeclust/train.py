@@ -41,6 +41,7 @@ class FitConfig:
     precision: str = "fp32"  # fp32 | bf16: bfloat16 autocast of the forward pass (weights and Adam stay float32)
     checkpoint: str | os.PathLike | None = None  # per-epoch resume file (deleted on success)
     resume_key: dict[str, Any] = field(default_factory=dict)  # settings a checkpoint must match to be resumed
+    start_from: str | os.PathLike | None = None  # training state of the same run at an earlier epoch to continue
 
 
 def epoch_generator(seed: int, epoch: int, device: torch.device | str = "cpu") -> torch.Generator:
@@ -78,7 +79,7 @@ def _load_resume(path: Path, cfg: FitConfig, model: nn.Module, opt: torch.optim.
         return 0, []
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        if blob.get("resume_key") != cfg.resume_key:
+        if blob.get("resume_key") != cfg.resume_key or int(blob["epoch"]) > cfg.epochs:
             log.info("checkpoint %s was written with other settings: starting over", path)
             return 0, []
         model.load_state_dict(blob["model"])
@@ -88,6 +89,35 @@ def _load_resume(path: Path, cfg: FitConfig, model: nn.Module, opt: torch.optim.
         return 0, []
     log.info("resuming from %s after epoch %d", path, blob["epoch"])
     return int(blob["epoch"]), list(blob["history"])
+
+
+class StateError(ValueError):
+    """A training state to continue from that does not belong to this run, with a one-line reason."""
+
+
+def _continue_from(path: Path, cfg: FitConfig, model: nn.Module, opt: torch.optim.Optimizer) -> tuple[int, list[dict]]:
+    """Load the full training state (weights, optimizer, epoch, history) that ``cfg.start_from`` names."""
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        epoch, key = int(blob["epoch"]), blob.get("resume_key")
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StateError(f"{path}: not a readable training state ({first})") from None
+    if key != cfg.resume_key:
+        raise StateError(f"{path}: a training state of other settings ({key}), expected {cfg.resume_key}")
+    if epoch > cfg.epochs:
+        raise StateError(f"{path}: trained {epoch} epochs, more than the {cfg.epochs} asked for")
+    model.load_state_dict(blob["model"])
+    opt.load_state_dict(blob["optimizer"])
+    log.info("continuing from %s after epoch %d", path, epoch)
+    return epoch, list(blob["history"])
+
+
+def _state_epoch(path: Path) -> int:
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=True)["epoch"])
+    except Exception:
+        return 0
 
 
 def _save_resume(path: Path, cfg: FitConfig, model: nn.Module, opt: torch.optim.Optimizer, epoch: int, history: list[dict]) -> None:
@@ -134,6 +164,11 @@ def fit(
     thread: call :func:`aeclust.runtime.set_threads` first (the workflow's scripts do) so that
     OpenMP's worker threads get it too; here it reaches the calling thread.
 
+    ``cfg.start_from``: the training state (``cfg.checkpoint`` as written after an epoch) of a
+    run with the same ``resume_key`` that stopped at an earlier epoch: training continues
+    from there. Each epoch's shuffle and noise depend only on (seed, epoch), so a 20-epoch
+    model continued from the 5-epoch one's state equals one trained 20 epochs straight.
+
     ``cfg.precision='bf16'`` runs the forward pass (and so the backward's matrix multiplies)
     under bfloat16 autocast, the usual mixed precision: weights, gradients, Adam and the loss
     stay float32. On a CPU with AMX, N2D's MLP trains 1.6x faster (10,300-11,200 -> 16,400-17,400
@@ -150,6 +185,8 @@ def fit(
     opt = _make_optimizer(model, cfg)
     ckpt = Path(cfg.checkpoint) if cfg.checkpoint else None
     start, history = _load_resume(ckpt, cfg, model, opt) if ckpt else (0, [])
+    if cfg.start_from and start < _state_epoch(Path(cfg.start_from)):
+        start, history = _continue_from(Path(cfg.start_from), cfg, model, opt)
     n = len(inputs)
     for epoch in range(start + 1, cfg.epochs + 1):
         model.train()
