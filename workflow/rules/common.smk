@@ -33,6 +33,7 @@ def _validate_config(cfg):
         msg = getattr(cause, "message", None) or str(exc).strip().splitlines()[-1]
         where = _CONFIG.key_path(getattr(cause, "absolute_path", []))
         raise WorkflowError(f"config error at {where}: {msg}") from None
+    _CONFIG.resolve_dataset(cfg)  # labels: auto and kmeans.k: null made explicit
     errors = list(_CONFIG.semantic_errors(cfg))
     if errors:
         raise WorkflowError("config error: " + "; ".join(errors))
@@ -43,6 +44,10 @@ _validate_config(config)
 DATASET = config["dataset"]
 DS = config["datasets"][DATASET]
 DATA = f"data/{DATASET}"
+# idx: MNIST-style IDX files; folder / array: a user's own images (rule import_images).
+SOURCE = DS["source"]
+# Whether the images have labels: without them no label metrics, no claims, no classifier.
+LABELLED = SOURCE == "idx" or DS["labels"] != "none"
 R = f"results/{DATASET}/{config['experiment']}"
 LOGS = f"{R}/logs"
 BENCH = f"{R}/benchmarks"
@@ -81,6 +86,20 @@ def gpus():
 
 def idx_files():
     return [f"{DATA}/{name}" for name in DS["files"].values()]
+
+
+def image_source_files():
+    """The user's images and labels files (folder or array), inputs of import_images."""
+    files = [DS["path"]]
+    files += [DS[k] for k in ("labels_csv", "labels_path") if DS.get(k)]
+    return files
+
+
+def dataset_input(wildcards):
+    """What make_subsets draws from: the IDX files, or the normalised images file."""
+    if SOURCE == "idx":
+        return {"idx": idx_files()}
+    return {"images": f"{DATA}/images.npz"}
 
 
 # Kinds of feature set that config's `clustering` names, in the summary table's order.
