@@ -204,8 +204,9 @@ def denoising_table():
 
 
 def report_figures():
-    """The figures made for the report (workflow/rules/report.smk)."""
-    figures = [f"{R}/figures/accuracy.png", f"{R}/figures/samples.png"]
+    """The figures made for the report (workflow/rules/report.smk); accuracy needs labels."""
+    figures = [f"{R}/figures/accuracy.png"] if LABELLED else []
+    figures += [f"{R}/figures/samples.png"]
     figures += [f"{R}/figures/training/ae_e{e}.png" for e in EPOCHS]
     figures += [
         f"{R}/figures/embeddings/{f}_s{SEEDS[0]}.png" for f in embedding_views()
@@ -213,14 +214,30 @@ def report_figures():
     return figures
 
 
-def all_targets():
+def image_targets():
+    """A user's own images: internal criteria and what each cluster holds (rules/clusters.smk)."""
+    if SOURCE == "idx":
+        return []
+    targets = [f"{R}/internal.csv", f"{R}/internal.md"]
+    return targets + [f"{R}/figures/clusters/{a}_{f}.png" for a, f in methods()]
+
+
+def label_targets():
+    """What needs labels: accuracy, NMI, ARI, the study's claims, the PCA sweep, confusion matrices."""
+    if not LABELLED:
+        return []
     targets = [
         f"{R}/summary.csv",
         f"{R}/summary.md",
         f"{R}/pca_sweep.csv",
         f"{R}/figures/pca_sweep.png",
     ]
-    targets += [f"{R}/figures/confusion/{a}_{f}.png" for a, f in methods()]
+    return targets + [f"{R}/figures/confusion/{a}_{f}.png" for a, f in methods()]
+
+
+def all_targets():
+    targets = label_targets() + [f"{R}/clusters.csv"]
     targets += report_figures()
     targets += denoise_targets()
+    targets += image_targets()
     return targets

@@ -23,6 +23,7 @@ if "idx" in smk.input.keys():
     names = [tr_img.rsplit("/", 1)[-1], te_img.rsplit("/", 1)[-1]]
     source = np.array([f"{names[i >= n_train]}[{i if i < n_train else i - n_train}]" for i in range(len(labels))])
     n_classes = 10
+    extra = {}
 else:  # a user's own images: their own split, or a held-out fraction drawn with subsets.seed
     from aeclust.images import as_pool, holdout_split
 
@@ -31,6 +32,7 @@ else:  # a user's own images: their own split, or a held-out fraction drawn with
     pool, n_train = as_pool(data, split)
     images, labels, source = pool["images"], pool["labels"], pool["source"]
     n_classes = len(data["label_names"])
+    extra = {"label_names": data["label_names"]}  # class id -> the user's class name
     log.info("%d images: %d train, %d test (%s)", len(labels), n_train, len(labels) - n_train,
              "the array's split" if "split" in data else f"holdout {smk.params.holdout}")
 spec = {k: SubsetSpec(cfg[k]["split"], cfg[k]["per_class"]) for k in ("cluster", "train")}
@@ -39,6 +41,6 @@ log.info("draw seed %s (subsets.seed %d, per_replicate %s)", draw, cfg["seed"], 
 drawn = make_subsets(images, labels, n_train, spec["cluster"], spec["train"], draw, cfg["train"]["exclude_cluster"])
 for name, idx in drawn.items():
     split, index_in_split = split_of(idx, n_train)
-    save_npz(smk.output[name], images=images[idx], labels=labels[idx], split=split, index=index_in_split, source=source[idx])
+    save_npz(smk.output[name], images=images[idx], labels=labels[idx], split=split, index=index_in_split, source=source[idx], **extra)
     counts = np.bincount(labels[idx], minlength=n_classes).tolist() if n_classes else "no labels"
     log.info("%s subset: %d images, class counts %s", name, len(idx), counts)
