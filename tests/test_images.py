@@ -180,3 +180,14 @@ def test_unlabelled_draws_are_plain_and_empty_splits_refused():
         make_subsets(images, labels, 30, SubsetSpec("all", 40), SubsetSpec("all", None), seed=0)
     with pytest.raises(ValueError, match=r"subsets.cluster: no images in split test \(train 30, test 0 images\)"):
         make_subsets(images, labels, 30, SubsetSpec("test", None), SubsetSpec("all", None), seed=0)
+
+
+def test_fewer_images_than_clusters():
+    from aeclust.cluster import kmeans
+    from aeclust.manifold import gmm
+
+    x = np.zeros((3, 4), np.float32)
+    with pytest.raises(ValueError, match=r"kmeans.k: 5 clusters for 3 images \(allowed: 2..3\)"):
+        kmeans(x, 5, 1, 10, 0)
+    with pytest.raises(ValueError, match=r"kmeans.k: 5 components for 3 images"):
+        gmm(x, 5, "full", 1, 10, 0)

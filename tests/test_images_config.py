@@ -87,3 +87,18 @@ def test_resolve_dataset_fills_labels_and_k(tmp_path, shapes):
     assert resolved({"source": "array", "path": str(tmp_path / "a.npz"), "labels": "auto"}) == ("array", 4)
     np.savez(tmp_path / "b.npz", images=np.zeros((6, 4, 4)))
     assert resolved({"source": "array", "path": str(tmp_path / "b.npz"), "labels": "auto"}, k=2) == ("none", 2)
+
+
+def test_without_labels_the_dag_leaves_out_what_needs_them(tmp_path):
+    flat = tmp_path / "flat"
+    make_folder(flat, per_class=2, sub_folders=False)
+    jobs = dry_run_jobs(tmp_path, configfile=images_config(tmp_path, flat, more="kmeans: {k: 3}"))
+    assert not {"align_clusters", "train_classifier", "summarize", "pca_sweep", "plot_confusion", "plot_accuracy"} & jobs.keys()
+    assert jobs["clusters_table"] == 1 and jobs["internal_criteria"] == 1 and jobs["plot_cluster_grid"] == 6
+    assert jobs["import_images"] == 1 and jobs["cluster_kmeans"] == 10
+
+
+def test_mnist_dag_gains_only_clusters_csv(tmp_path):
+    jobs = dry_run_jobs(tmp_path)
+    assert jobs["clusters_table"] == 1
+    assert not {"import_images", "internal_criteria", "plot_cluster_grid"} & jobs.keys()

@@ -11,7 +11,8 @@ from aeclust.io import load_npz, save_json, save_table
 from aeclust.metrics import evaluate
 
 data = load_npz(smk.input.clusters)
-metrics, cm = evaluate(data["labels"], data["clusters"])
+n_classes = int(data["labels"].max()) + 1  # 10 digits; a user's own images: their classes
+metrics, cm = evaluate(data["labels"], data["clusters"], n_classes)
 metrics.update(method=f"{smk.wildcards.algo}/{smk.wildcards.feat}", seed=int(smk.wildcards.seed))
 if "inertia" in data:
     metrics["inertia"] = float(data["inertia"])
