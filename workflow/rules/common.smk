@@ -1,6 +1,7 @@
 # Helpers shared by the workflow: config validation, paths, target lists, input
 # functions and wildcard constraints. The other .smk files hold only rules.
 import importlib.util
+import os
 
 import yaml
 from snakemake.exceptions import WorkflowError
@@ -17,6 +18,21 @@ def _library_module(name):
     return lib_module
 
 
+def _cache_library():
+    """Put every library module in Snakemake's source cache. Jobs run their script from that
+    cache and find the library beside it, but a file is there only once source_path has seen
+    it: a module that no rule names in lib() (download.py) would be missing from the job's
+    ``aeclust`` package."""
+    folder = os.path.join(str(workflow.current_basedir), "..", "scripts", "aeclust")
+    if os.path.isdir(
+        folder
+    ):  # a local checkout; as a remote module the files come with each job
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".py"):
+                workflow.source_path(f"../scripts/aeclust/{name}")
+
+
+_cache_library()
 _CONFIG = _library_module("config")
 _SCHEMA = "../schemas/config.schema.yaml"
 
