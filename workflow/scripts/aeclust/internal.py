@@ -69,8 +69,9 @@ def internal_markdown(table: pd.DataFrame, seeds: list[int], dataset: str, k: in
         f"{n} images clustered into k = {k} clusters, {len(seeds)} seeds ({', '.join(map(str, seeds))}). {scored}",
     ]
     if skipped:
-        lines.append(f"{skipped} unreadable files were skipped (datasets.*.skip_unreadable; the import log names them).")
+        lines += ["", f"{skipped} unreadable files were skipped (datasets.*.skip_unreadable; the import log names them)."]
     lines += [
+        "",
         "Internal criteria (scikit-learn), mean ± sd over seeds, each in the space the method clustered "
         "(so compare seeds of one method, not methods): silhouette in [-1, 1], higher is better; "
         "Calinski-Harabasz, higher is better; Davies-Bouldin, lower is better.",
