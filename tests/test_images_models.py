@@ -85,3 +85,23 @@ def test_scores_and_figures_handle_colour(tmp_path):
     plots.plot_denoise_examples(examples, tmp_path / "d.png")
     for name in ("s.png", "d.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_colour_denoiser_trains_and_is_scored():
+    """De-noising a user's colour images: noise, training, PSNR/SSIM/median and legibility in colour."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:16, :16]
+    images = np.zeros((96, 3, 16, 16), np.uint8)
+    labels = np.arange(96) % 3
+    for i, c in enumerate(labels):
+        r, col = rng.integers(4, 12, 2)
+        images[i, c] = (255 * np.exp(-((yy - r) ** 2 + (xx - col) ** 2) / 8.0)).astype(np.uint8)
+    settings = {"kind": "autoencoder", "arch": "denoiser", "channels": [8, 16, 16], "image_shape": [3, 16, 16],
+                "rate": 0.3, "seed": 0, "epochs": 6, "batch_size": 16, "lr": 0.005}
+    model, history = denoise.train_denoiser(torch.from_numpy(images), settings)
+    classifier = build_model({"kind": "classifier", "hidden": [16], "n_classes": 3, "image_shape": [3, 16, 16]})
+    fit(classifier, torch.from_numpy(images), FitConfig(3, 16, 0.1, 0, loss="ce", optimizer="sgd"), targets=torch.from_numpy(labels))
+    metrics, examples = denoise.evaluate(model, classifier, images[:48], labels[:48], 0.3, 0, 3)
+    assert metrics["psnr_denoised"] > metrics["psnr_noisy"] and metrics["psnr_median"] > metrics["psnr_noisy"]
+    assert 0.25 < metrics["changed_fraction"] < 0.35  # whole pixels: a hit changes (nearly) every channel
+    assert examples["denoised"].shape == (3, 16, 16, 3) and metrics["accuracy_clean"] > 0.9
