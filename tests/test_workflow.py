@@ -103,7 +103,8 @@ def test_training_logs_and_settings(tiny_results):
 
 def test_pca_change_reruns_only_pca_and_downstream(tiny_run, tmp_path):
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "pca: {components: 4}"))
-    assert jobs.keys() <= {"reduce_pca", "cluster_kmeans", "align_clusters", "plot_confusion", "plot_accuracy", "summarize", "default"}
+    assert jobs.keys() <= {"reduce_pca", "cluster_kmeans", "align_clusters", "plot_confusion", "plot_accuracy", "summarize",
+                           "clusters_table", "default"}
     assert jobs["reduce_pca"] == 2 and jobs["cluster_kmeans"] == 2
 
 

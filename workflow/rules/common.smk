@@ -10,11 +10,20 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import update_config, validate
 
+# Where the library's files are. Not workflow.source_path: for a local file, Snakemake 9
+# returns a copy in a per-invocation runtime cache (a new temporary folder each run), so
+# inputs named by it changed every run ("Set of input files has changed") and a no-op
+# rerun re-executed the whole DAG; and a job would find a cached, partial aeclust package
+# before the real one beside its script.
+_LIB = os.path.normpath(
+    os.path.join(str(workflow.current_basedir), "..", "scripts", "aeclust")
+)
+
 
 def _library_module(name):
     """One torch-free module of the library, loaded from its file: parse time needs it
     before any job runs, and a host workflow need not have aeclust installed."""
-    path = str(workflow.source_path(f"../scripts/aeclust/{name}.py"))
+    path = os.path.join(_LIB, f"{name}.py")
     spec = importlib.util.spec_from_file_location(f"_aeclust_{name}", path)
     lib_module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(lib_module)
@@ -51,6 +60,7 @@ def _validate_config(cfg):
         msg = getattr(cause, "message", None) or str(exc).strip().splitlines()[-1]
         where = _CONFIG.key_path(getattr(cause, "absolute_path", []))
         raise WorkflowError(f"config error at {where}: {msg}") from None
+    _CONFIG.resolve_dataset(cfg)  # labels: auto and kmeans.k: null made explicit
     errors = list(_CONFIG.semantic_errors(cfg))
     if errors:
         raise WorkflowError("config error: " + "; ".join(errors))
@@ -105,6 +115,10 @@ _cap_cores_at_machine()
 DATASET = config["dataset"]
 DS = config["datasets"][DATASET]
 DATA = f"data/{DATASET}"
+# idx: MNIST-style IDX files; folder / array: a user's own images (rule import_images).
+SOURCE = DS["source"]
+# Whether the images have labels: without them no label metrics, no claims, no classifier.
+LABELLED = SOURCE == "idx" or DS["labels"] != "none"
 R = f"results/{DATASET}/{config['experiment']}"
 LOGS = f"{R}/logs"
 BENCH = f"{R}/benchmarks"
@@ -123,15 +137,6 @@ wildcard_constraints:
     algo=r"kmeans|gmm|selflabel",
     feat=r"((kmeans|gmm)_)?((raw|ae_e\d+)(_umap)?|ae_e\d+_pca\d+)",
     base=r"raw|ae_e\d+",
-
-
-# Where the library's files are. Not workflow.source_path: for a local file, Snakemake 9
-# returns a copy in a per-invocation runtime cache (a new temporary folder each run), so
-# inputs named by it changed every run ("Set of input files has changed") and a no-op
-# rerun re-executed the whole DAG.
-_LIB = os.path.normpath(
-    os.path.join(str(workflow.current_basedir), "..", "scripts", "aeclust")
-)
 
 
 def lib(*modules):
@@ -153,6 +158,20 @@ def gpus():
 
 def idx_files():
     return [f"{DATA}/{name}" for name in DS["files"].values()]
+
+
+def image_source_files():
+    """The user's images and labels files (folder or array), inputs of import_images."""
+    files = [DS["path"]]
+    files += [DS[k] for k in ("labels_csv", "labels_path") if DS.get(k)]
+    return files
+
+
+def dataset_input(wildcards):
+    """What make_subsets draws from: the IDX files, or the normalised images file."""
+    if SOURCE == "idx":
+        return {"idx": idx_files()}
+    return {"images": f"{DATA}/images.npz"}
 
 
 # Kinds of feature set that config's `clustering` names, in the summary table's order.
@@ -337,8 +356,9 @@ def denoising_table():
 
 
 def report_figures():
-    """The figures made for the report (workflow/rules/report.smk)."""
-    figures = [f"{R}/figures/accuracy.png", f"{R}/figures/samples.png"]
+    """The figures made for the report (workflow/rules/report.smk); accuracy needs labels."""
+    figures = [f"{R}/figures/accuracy.png"] if LABELLED else []
+    figures += [f"{R}/figures/samples.png"]
     figures += [f"{R}/figures/training/ae_e{e}.png" for e in EPOCHS]
     figures += [
         f"{R}/figures/embeddings/{f}_s{SEEDS[0]}.png" for f in embedding_views()
@@ -346,14 +366,30 @@ def report_figures():
     return figures
 
 
-def all_targets():
+def image_targets():
+    """A user's own images: internal criteria and what each cluster holds (rules/clusters.smk)."""
+    if SOURCE == "idx":
+        return []
+    targets = [f"{R}/internal.csv", f"{R}/internal.md"]
+    return targets + [f"{R}/figures/clusters/{a}_{f}.png" for a, f in methods()]
+
+
+def label_targets():
+    """What needs labels: accuracy, NMI, ARI, the study's claims, the PCA sweep, confusion matrices."""
+    if not LABELLED:
+        return []
     targets = [
         f"{R}/summary.csv",
         f"{R}/summary.md",
         f"{R}/pca_sweep.csv",
         f"{R}/figures/pca_sweep.png",
     ]
-    targets += [f"{R}/figures/confusion/{a}_{f}.png" for a, f in methods()]
+    return targets + [f"{R}/figures/confusion/{a}_{f}.png" for a, f in methods()]
+
+
+def all_targets():
+    targets = label_targets() + [f"{R}/clusters.csv"]
     targets += report_figures()
     targets += denoise_targets()
+    targets += image_targets()
     return targets

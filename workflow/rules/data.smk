@@ -1,28 +1,67 @@
-# Data: download and verify the dataset, draw the study's subsets.
+# Data: download and verify the dataset (or import a user's own images), draw the subsets.
 
 
-localrules:
-    download_dataset,
+if SOURCE == "idx":
 
+    localrules:
+        download_dataset,
 
-rule download_dataset:
-    """Fetch each IDX file from the first mirror that serves it with the right SHA-256.
+    rule download_dataset:
+        """Fetch each IDX file from the first mirror that serves it with the right SHA-256.
 
-    Only what the files are (names, checksums) is a param. How they are fetched (mirrors,
-    timeout, retries, the downloader's code) is not: the checksums fix the bytes, so a
-    change in how they are fetched never invalidates anything."""
-    output:
-        idx_files(),
-    log:
-        f"{LOGS}/download_dataset.log",
-    conda:
-        "../envs/aeclust.yaml"
-    threads: 1
-    params:
-        files=list(DS["files"].values()),
-        sha256=DS["sha256"],
-    script:
-        "../scripts/download_dataset.py"
+        Only what the files are (names, checksums) is a param. How they are fetched (mirrors,
+        timeout, retries, the downloader's code) is not: the checksums fix the bytes, so a
+        change in how they are fetched never invalidates anything."""
+        output:
+            idx_files(),
+        log:
+            f"{LOGS}/download_dataset.log",
+        conda:
+            "../envs/aeclust.yaml"
+        threads: 1
+        params:
+            files=list(DS["files"].values()),
+            sha256=DS["sha256"],
+        script:
+            "../scripts/download_dataset.py"
+
+else:
+
+    rule import_images:
+        """A user's own images (a folder of image files or an .npy / .npz array) read once
+        into one normalised file: uint8 pixels at the configured size and channels, a class
+        id per image (or none), the source of every image (README "Your own images").
+        """
+        input:
+            image_source_files(),
+            code=lib("images.py", "io.py", "runtime.py"),
+        output:
+            images=f"{DATA}/images.npz",
+        log:
+            f"{LOGS}/import_images.log",
+        conda:
+            "../envs/aeclust.yaml"
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=30,
+        params:
+            name=DATASET,
+            source={
+                k: DS.get(k)
+                for k in (
+                    "source",
+                    "path",
+                    "labels",
+                    "labels_csv",
+                    "labels_path",
+                    "image_size",
+                    "channels",
+                    "skip_unreadable",
+                )
+            },
+        script:
+            "../scripts/import_images.py"
 
 
 rule make_subsets:
@@ -31,8 +70,8 @@ rule make_subsets:
     Each replicate seed draws its own images (subsets.per_replicate, the default), so the
     spread over seeds covers which images a rerun of the study would draw."""
     input:
-        idx=idx_files(),
-        code=lib("idx.py", "io.py", "runtime.py", "subsets.py"),
+        unpack(dataset_input),
+        code=lib("idx.py", "images.py", "io.py", "runtime.py", "subsets.py"),
     output:
         cluster=f"{R}/subsets/cluster_s{{seed}}.npz",
         train=f"{R}/subsets/train_s{{seed}}.npz",
@@ -46,5 +85,6 @@ rule make_subsets:
         runtime=10,
     params:
         subsets=config["subsets"],
+        holdout=DS.get("holdout", 0.0),
     script:
         "../scripts/make_subsets.py"

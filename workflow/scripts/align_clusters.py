@@ -12,7 +12,8 @@ from aeclust.metrics import evaluate
 from aeclust.provenance import provenance
 
 data = load_npz(smk.input.clusters)
-metrics, cm = evaluate(data["labels"], data["clusters"])
+n_classes = int(data["labels"].max()) + 1  # 10 digits; a user's own images: their classes
+metrics, cm = evaluate(data["labels"], data["clusters"], n_classes)
 metrics.update(method=f"{smk.wildcards.algo}/{smk.wildcards.feat}", seed=int(smk.wildcards.seed), **provenance())
 if "inertia" in data:
     metrics["inertia"] = float(data["inertia"])

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from aeclust.io import load_npz, save_json, save_table
-from aeclust.models import build_model, save_checkpoint
+from aeclust.models import build_model, input_settings, save_checkpoint
 from aeclust.runtime import resolve_device, resolve_precision, set_seed
 from aeclust.train import FitConfig, check_not_collapsed, fit, flops_per_sample, predict
 from aeclust.provenance import provenance
@@ -24,6 +24,7 @@ precision = resolve_precision(p.precision, device)
 settings = {**p.model, "seed": seed, "epochs": epochs, "batch_size": p.batch_size, "lr": p.lr, "precision": precision}
 set_seed(seed)
 images = torch.from_numpy(load_npz(smk.input.train)["images"])
+settings.update(input_settings(images))  # a user's own image size and channels; nothing for MNIST
 model = build_model(settings)
 resume = Path(out.model + ".resume")
 # the training state does not depend on how many epochs are still to come: continuing the

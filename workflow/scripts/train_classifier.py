@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from aeclust.io import load_npz, save_json
-from aeclust.models import build_model, save_checkpoint
+from aeclust.models import build_model, input_settings, save_checkpoint
 from aeclust.runtime import resolve_device, set_seed
 from aeclust.train import FitConfig, fit, predict
 from aeclust.provenance import provenance
@@ -22,6 +22,10 @@ device = resolve_device(p.device)
 set_seed(seed)
 train, test = load_npz(smk.input.train), load_npz(smk.input.cluster)
 settings = {**p.model, "seed": seed, "lr": p.lr, "batch_size": p.batch_size, "epochs": p.epochs}
+settings.update(input_settings(train["images"]))  # a user's own image size and channels; nothing for MNIST
+n_classes = int(train["labels"].max()) + 1
+if n_classes != 10:
+    settings["n_classes"] = n_classes
 model = build_model(settings)
 resume = Path(smk.output.model + ".resume")  # per-epoch checkpoint: a killed job resumes from it
 cfg = FitConfig(p.epochs, p.batch_size, p.lr, seed, loss="ce", optimizer="sgd", checkpoint=resume, resume_key=settings)

@@ -12,7 +12,7 @@ import torch
 
 from aeclust.denoise import train_denoiser
 from aeclust.io import load_npz, save_json, save_table
-from aeclust.models import save_checkpoint
+from aeclust.models import input_settings, save_checkpoint
 from aeclust.provenance import provenance
 from aeclust.runtime import resolve_device, resolve_precision
 
@@ -22,6 +22,7 @@ precision = resolve_precision(p.precision, device, key="denoise.precision")
 settings = {**p.model, "rate": float(smk.wildcards.rate), "seed": int(smk.wildcards.seed), "epochs": p.epochs,
             "batch_size": p.batch_size, "lr": p.lr, "precision": precision}
 images = torch.from_numpy(load_npz(smk.input.train)["images"])
+settings.update(input_settings(images))  # a user's own image size and channels; nothing for MNIST
 resume = Path(out.model + ".resume")
 log.info("training %s on %d images on %s", settings, len(images), device)
 model, history = train_denoiser(images, settings, device=device, checkpoint=resume)

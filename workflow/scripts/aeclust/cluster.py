@@ -26,6 +26,8 @@ def reduce_pca(features: np.ndarray, n_components: int, seed: int) -> tuple[np.n
 
 def kmeans(features: np.ndarray, k: int, n_init: int, max_iter: int, seed: int) -> tuple[np.ndarray, float]:
     """K-Means (k-means++ init, best of ``n_init``); returns (cluster ids, inertia)."""
+    if len(features) < k:
+        raise ValueError(f"kmeans.k: {k} clusters for {len(features)} images (allowed: 2..{len(features)})")
     km = KMeans(n_clusters=k, n_init=n_init, max_iter=max_iter, random_state=seed)
     assignments = km.fit_predict(features)
     return assignments.astype(np.int64), float(km.inertia_)

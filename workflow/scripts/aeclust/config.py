@@ -8,7 +8,10 @@ module needs neither an installed aeclust nor a changed ``sys.path``.
 
 from __future__ import annotations
 
+import csv
+import os
 import re
+import zipfile
 from typing import Any, Iterator
 
 _INT = re.compile(r"[+-]?\d+")
@@ -73,8 +76,128 @@ def embedding_dim(cfg: dict) -> int:
     return 64 if ae["arch"] == "conv" else ae["latent"]
 
 
-def _subset_size(spec: dict) -> int | None:
-    return None if spec["per_class"] is None else 10 * spec["per_class"]
+def _subset_size(spec: dict, n_classes: int = 10) -> int | None:
+    return None if spec["per_class"] is None else n_classes * spec["per_class"]
+
+
+# ---- a user's own images (source folder or array): what parse time must know ----------
+
+IDX_CLASSES = 10
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+
+
+def _has_images(folder: str) -> bool:
+    for _root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if any(n.lower().endswith(_IMAGE_SUFFIXES) and not n.startswith(".") for n in names):
+            return True
+    return False
+
+
+def _class_folders(folder: str) -> list[str]:
+    """Sub-folders of ``folder`` that hold image files (classes when labels come from folders)."""
+    with os.scandir(folder) as it:
+        subs = sorted(e.path for e in it if e.is_dir() and not e.name.startswith("."))
+    return [d for d in subs if _has_images(d)]
+
+
+def resolve_labels(ds: dict) -> str:
+    """Where a dataset's labels come from: idx, folders, csv, array or none (``auto`` resolved)."""
+    source, labels = ds.get("source", "idx"), ds.get("labels", "auto")
+    if source == "idx":
+        return "idx"
+    if labels != "auto":
+        return labels
+    if source == "folder":
+        if ds.get("labels_csv"):
+            return "csv"
+        path = ds["path"]
+        if os.path.isdir(path):
+            with os.scandir(path) as it:
+                top = [e for e in it if not e.name.startswith(".")]
+            flat = any(e.is_file() and e.name.lower().endswith(_IMAGE_SUFFIXES) for e in top)
+            if not flat and any(e.is_dir() for e in top):
+                return "folders"
+        return "none"
+    if ds.get("labels_path"):
+        return "array"
+    path = ds["path"]
+    if path.endswith(".npz") and os.path.isfile(path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                return "array" if "labels.npy" in z.namelist() else "none"
+        except (OSError, zipfile.BadZipFile):
+            return "none"  # the import step names the unreadable file
+    return "none"
+
+
+def count_classes(ds: dict, labels: str) -> int | None:
+    """The number of classes of a labelled dataset, read at parse time (None: cannot tell yet)."""
+    if labels == "idx":
+        return IDX_CLASSES
+    try:
+        if labels == "folders":
+            return len(_class_folders(ds["path"]))
+        if labels == "csv":
+            with open(ds["labels_csv"], newline="") as f:
+                rows = list(csv.reader(f))[1:]
+            return len({r[1].strip() for r in rows if len(r) > 1 and r[1].strip()})
+        if labels == "array":
+            import numpy as np  # only an array's labels need it
+
+            path = ds.get("labels_path") or ds["path"]
+            with open(path, "rb") as f:
+                if path.endswith(".npz"):
+                    with np.load(f, allow_pickle=False) as z:
+                        return len(np.unique(z["labels"]))
+                return len(np.unique(np.load(f, allow_pickle=False)))
+    except (OSError, KeyError, ValueError):
+        return None  # the import step names what is wrong with the file
+    return None
+
+
+def resolve_dataset(cfg: dict) -> None:
+    """Fill in what ``auto`` and ``null`` stand for: the dataset's label source (``labels``)
+    and, when ``kmeans.k`` is null, the number of classes. Run after validation."""
+    if cfg["dataset"] not in cfg["datasets"]:
+        return  # semantic_errors names it
+    ds = cfg["datasets"][cfg["dataset"]]
+    labels = resolve_labels(ds)
+    if ds.get("source", "idx") != "idx":
+        ds["labels"] = labels
+    if cfg["kmeans"]["k"] is None and labels != "none":
+        cfg["kmeans"]["k"] = count_classes(ds, labels)
+
+
+def source_errors(cfg: dict) -> Iterator[str]:
+    """Settings of a dataset of source folder or array that contradict each other."""
+    name = cfg["dataset"]
+    ds = cfg["datasets"][name]
+    where = f"datasets/{name}"
+    source, labels = ds["source"], resolve_labels(ds)
+    path = ds["path"]
+    if source == "folder" and not os.path.isdir(path):
+        yield f"{where}/path: {path!r} is not a folder"
+    if source == "array" and not os.path.isfile(path):
+        yield f"{where}/path: {path!r} is not a file"
+    if source == "array" and not path.endswith((".npy", ".npz")):
+        yield f"{where}/path: {path!r} (expected an .npy or .npz file)"
+    allowed = {"folder": ("folders", "csv", "none"), "array": ("array", "none")}[source]
+    if labels not in allowed:
+        yield f"{where}/labels: {labels!r} does not apply to source {source} (allowed: auto, {', '.join(allowed)})"
+    if labels == "csv" and not ds.get("labels_csv"):
+        yield f"{where}/labels_csv: required with labels: csv"
+    if source == "folder" and labels == "folders" and os.path.isdir(path) and len(_class_folders(path)) == 1:
+        yield f"{where}/labels: folders, but {path} has a single class sub-folder (clustering needs 2 or more classes; or labels: none)"
+    if labels == "none" and cfg["kmeans"]["k"] is None:
+        yield f"kmeans/k: required for {name}, which has no labels (the number of clusters to find)"
+    if ds["holdout"] == 0 and source == "folder":  # an array may bring its own split
+        for key in ("cluster", "train"):
+            if cfg["subsets"][key]["split"] == "test":
+                yield f"subsets/{key}/split: test, but {where}/holdout is 0 (no test split); use split: all or hold out a fraction"
+    if cfg["denoise"]["enabled"] and labels == "none":
+        yield (f"denoise/enabled: the de-noisers' legibility score needs labels, {name} has none; "
+               "set denoise.enabled: false")
 
 
 def semantic_errors(cfg: dict) -> Iterator[str]:
@@ -83,6 +206,12 @@ def semantic_errors(cfg: dict) -> Iterator[str]:
         yield f"dataset: {cfg['dataset']!r} is not described under datasets (known: {', '.join(sorted(cfg['datasets']))})"
         return
     ds = cfg["datasets"][cfg["dataset"]]
+    if ds.get("source", "idx") != "idx":
+        yield from source_errors(cfg)
+        yield from _method_errors(cfg, None)
+        yield from denoise_errors(cfg)
+        yield from selflabel_errors(cfg)
+        return
     missing = set(ds["files"].values()) - set(ds["sha256"])
     if missing:
         yield f"datasets/{cfg['dataset']}/sha256: no checksum for {', '.join(sorted(missing))}"
@@ -98,8 +227,14 @@ def semantic_errors(cfg: dict) -> Iterator[str]:
                 holds -= sub["cluster"]["per_class"]
         if per_class > holds:
             yield f"subsets/{name}/per_class: {per_class} is more than the {split} split holds for every class (allowed: 1..{holds})"
+    yield from _method_errors(cfg, _subset_size(sub["cluster"]))
+    yield from denoise_errors(cfg)
+    yield from selflabel_errors(cfg)
+
+
+def _method_errors(cfg: dict, n_cluster: int | None) -> Iterator[str]:
+    """PCA, UMAP and K-Means settings against the embedding and, when known, the clustered images."""
     dim = embedding_dim(cfg)
-    n_cluster = _subset_size(sub["cluster"])
     limit = dim if n_cluster is None else min(dim, n_cluster)
     for key, values in (("pca/components", [cfg["pca"]["components"]]), ("pca/sweep", cfg["pca"]["sweep"])):
         for v in values:
@@ -109,7 +244,7 @@ def semantic_errors(cfg: dict) -> Iterator[str]:
         extra = set(cfg[key]["epochs"]) - set(cfg["autoencoder"]["epochs"])
         if extra:
             yield f"{key}/epochs: {sorted(extra)} not in autoencoder/epochs {cfg['autoencoder']['epochs']}"
-    if n_cluster is not None and cfg["kmeans"]["k"] > n_cluster:
+    if n_cluster is not None and cfg["kmeans"]["k"] is not None and cfg["kmeans"]["k"] > n_cluster:
         yield f"kmeans/k: {cfg['kmeans']['k']} clusters for {n_cluster} images (allowed: 2..{n_cluster})"
     umap_used = any(kind.endswith("_umap") for kinds in cfg["clustering"].values() for kind in kinds)
     if umap_used and n_cluster is not None:
@@ -117,8 +252,6 @@ def semantic_errors(cfg: dict) -> Iterator[str]:
             yield f"umap/n_neighbors: {cfg['umap']['n_neighbors']} neighbours for {n_cluster} images (allowed: 2..{n_cluster - 1})"
         if cfg["umap"]["n_components"] >= n_cluster - 1:
             yield f"umap/n_components: {cfg['umap']['n_components']} dimensions for {n_cluster} images (allowed: 1..{n_cluster - 2})"
-    yield from denoise_errors(cfg)
-    yield from selflabel_errors(cfg)
 
 
 def denoise_errors(cfg: dict) -> Iterator[str]:

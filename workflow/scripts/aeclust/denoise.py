@@ -45,8 +45,9 @@ def train_denoiser(
 
 
 def median3(images: np.ndarray) -> np.ndarray:
-    """The classical baseline: a 3x3 median filter on each image of [N, H, W]."""
-    return median_filter(images, size=(1, 3, 3))
+    """The classical baseline: a 3x3 median filter on each image of [N, H, W] (or of each
+    channel of colour images [N, H, W, C])."""
+    return median_filter(images, size=(1, 3, 3) if images.ndim == 3 else (1, 3, 3, 1))
 
 
 def psnr(clean: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -56,11 +57,13 @@ def psnr(clean: np.ndarray, other: np.ndarray) -> np.ndarray:
 
 def ssim(clean: np.ndarray, other: np.ndarray) -> np.ndarray:
     """SSIM (scikit-image defaults, 7x7 window) of each image of ``other`` against ``clean``."""
-    return np.array([structural_similarity(c, o, data_range=1.0) for c, o in zip(clean, other)])
+    axis = -1 if clean.ndim == 4 else None  # colour images [N, H, W, C]
+    return np.array([structural_similarity(c, o, data_range=1.0, channel_axis=axis) for c, o in zip(clean, other)])
 
 
 def accuracy(classifier: nn.Module, images: np.ndarray, labels: np.ndarray, device: torch.device | str = "cpu") -> float:
     """Fraction of ``images`` (floats in [0, 1]) that ``classifier`` labels correctly."""
+    images = np.ascontiguousarray(np.moveaxis(images, 3, 1)) if images.ndim == 4 else images  # colour: channels first
     predicted = predict(classifier, torch.from_numpy(images), device=device).argmax(1).numpy()
     return float(np.mean(predicted == labels))
 
@@ -112,12 +115,12 @@ def evaluate(
     input on PSNR, hence both checks).
     """
     noisy_t = noisy_images(torch.from_numpy(images), rate, seed)
-    noisy = noisy_t.numpy()[:, 0]
+    noisy = _hwc(noisy_t.numpy())
     versions = {
-        "clean": to_float(torch.from_numpy(images)).numpy()[:, 0],
+        "clean": _hwc(to_float(torch.from_numpy(images)).numpy()),
         "noisy": noisy,
         "median": median3(noisy),
-        "denoised": predict(model, noisy_t, device=device).numpy()[:, 0],
+        "denoised": _hwc(predict(model, noisy_t, device=device).numpy()),
     }
     check_not_collapsed(torch.from_numpy(versions["denoised"]), f"de-noiser at rate {rate}, seed {seed}")
     clean = versions["clean"]
@@ -132,6 +135,11 @@ def evaluate(
     examples = {v: versions[v][pick].astype(np.float32) for v in LEGIBILITY}
     examples.update(labels=labels[pick], rate=np.float64(rate), seed=np.int64(seed))
     return metrics, examples
+
+
+def _hwc(x: np.ndarray) -> np.ndarray:
+    """[N, 1, H, W] -> [N, H, W] (grey, as always); colour [N, C, H, W] -> [N, H, W, C]."""
+    return x[:, 0] if x.shape[1] == 1 else np.moveaxis(x, 1, 3)
 
 
 def check_denoiser_helps(metrics: dict) -> None:

@@ -68,6 +68,16 @@ def gmm(
     Returns (cluster ids, fit statistics: mean log-likelihood per sample, converged, iterations).
     Choosing among the restarts by likelihood never looks at the labels.
     """
+    assignments, stats, _ = gmm_with_confidence(features, k, covariance_type, n_init, max_iter, seed)
+    return assignments, stats
+
+
+def gmm_with_confidence(
+    features: np.ndarray, k: int, covariance_type: str, n_init: int, max_iter: int, seed: int
+) -> tuple[np.ndarray, dict[str, float], np.ndarray]:
+    """:func:`gmm`, plus each sample's confidence: the posterior probability of its component."""
+    if len(features) < k:
+        raise ValueError(f"kmeans.k: {k} components for {len(features)} images (allowed: 2..{len(features)})")
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import GaussianMixture
 
@@ -84,4 +94,5 @@ def gmm(
         "converged": bool(model.converged_),
         "iterations": int(model.n_iter_),
     }
-    return assignments.astype(np.int64), stats
+    confidence = model.predict_proba(np.asarray(features, dtype=np.float64)).max(axis=1).astype(np.float32)
+    return assignments.astype(np.int64), stats, confidence

@@ -16,6 +16,21 @@ import torch.nn.functional as F
 
 IMAGE_SIDE = 28
 N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
+# [channels, height, width] of the images a network is built for; MNIST's by default.
+# A user's own images (aeclust.images) give theirs as the settings key ``image_shape``.
+IMAGE_SHAPE = (1, IMAGE_SIDE, IMAGE_SIDE)
+
+
+def input_settings(images) -> dict[str, Any]:
+    """The settings that size a network for ``images`` ([N, H, W] grey or [N, C, H, W]):
+    none for MNIST's 28x28 grey (its settings stay as they always were), else ``image_shape``."""
+    shape = tuple(int(v) for v in images.shape[1:])
+    shape = (1, *shape) if len(shape) == 2 else shape
+    return {} if shape == IMAGE_SHAPE else {"image_shape": list(shape)}
+
+
+def _padding(size: int, padded: int) -> tuple[int, int]:
+    return (padded - size) // 2, padded - size - (padded - size) // 2
 
 
 def _conv_block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
@@ -35,24 +50,38 @@ class ConvAutoencoder(nn.Module):
     The decoder works at 8x8 and 16x16 and only its last layer reaches 32x32: with
     channels (16, 32) it trains at ~2x the samples/s of a decoder with a full-width
     convolution at 32x32, for the same bottleneck.
+
+    Other image shapes (``image_shape`` [C, H, W]): the image is padded to a square of
+    side 8 x 2^n (the smallest n >= 1 that holds it) and halved n times, so the code
+    stays 8x8x1 = 64 values; stages beyond the second keep C2 channels. MNIST's shape
+    builds exactly the network above.
     """
 
-    def __init__(self, channels: tuple[int, int] = (16, 32)):
+    def __init__(self, channels: tuple[int, int] = (16, 32), image_shape: tuple[int, int, int] = IMAGE_SHAPE):
         super().__init__()
         c1, c2 = channels
-        self.encoder = nn.Sequential(_conv_block(1, c1, 2), _conv_block(c1, c2, 2), nn.Conv2d(c2, 1, 3, padding=1))
-        self.decoder = nn.Sequential(
-            _conv_block(1, c2, 1), _deconv_block(c2, c1), nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1)
-        )
+        c_in, h, w = image_shape
+        n = 1
+        while 8 * 2**n < max(h, w):
+            n += 1
+        widths = [c1, c2, *[c2] * (n - 2)][:n]
+        self.image_shape, side = (c_in, h, w), 8 * 2**n
+        self._pad = (*_padding(w, side), *_padding(h, side))  # left, right, top, bottom
+        down = [_conv_block(c_in, widths[0], 2)] + [_conv_block(a, b, 2) for a, b in zip(widths[:-1], widths[1:])]
+        self.encoder = nn.Sequential(*down, nn.Conv2d(widths[-1], 1, 3, padding=1))
+        first = _conv_block(1, widths[-1], 1)  # made before the rest: the same initial weights as always
+        up = [_deconv_block(a, b) for a, b in zip(widths[::-1][:-1], widths[::-1][1:])]
+        self.decoder = nn.Sequential(first, *up, nn.ConvTranspose2d(widths[0], c_in, 4, stride=2, padding=1))
         self.embedding_dim = 64
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.pad(x.view(-1, 1, IMAGE_SIDE, IMAGE_SIDE), (2, 2, 2, 2))
+        x = F.pad(x.view(-1, *self.image_shape), self._pad)
         return self.encoder(x).flatten(1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         y = self.decoder(z.view(-1, 1, 8, 8))
-        return torch.sigmoid(y[:, :, 2:-2, 2:-2])
+        (left, _, top, _), (_, h, w) = self._pad, self.image_shape
+        return torch.sigmoid(y[:, :, top : top + h, left : left + w])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
@@ -68,11 +97,13 @@ def _mlp(dims: list[int], last_activation: bool) -> nn.Sequential:
 
 
 class MLPAutoencoder(nn.Module):
-    """784 -> hidden... -> latent -> ...hidden -> 784 with ReLU; linear code, sigmoid output."""
+    """784 -> hidden... -> latent -> ...hidden -> 784 with ReLU; linear code, sigmoid output.
+    (784 = the values of one image: C x H x W of ``image_shape``.)"""
 
-    def __init__(self, hidden: list[int], latent: int):
+    def __init__(self, hidden: list[int], latent: int, image_shape: tuple[int, int, int] = IMAGE_SHAPE):
         super().__init__()
-        dims = [N_PIXELS, *hidden, latent]
+        self.image_shape = tuple(image_shape)
+        dims = [int(torch.tensor(self.image_shape).prod()), *hidden, latent]
         self.encoder = _mlp(dims, last_activation=False)
         self.decoder = _mlp(dims[::-1], last_activation=False)
         self.embedding_dim = latent
@@ -81,7 +112,7 @@ class MLPAutoencoder(nn.Module):
         return self.encoder(x.reshape(len(x), -1))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.decoder(z)).view(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
+        return torch.sigmoid(self.decoder(z)).view(-1, *self.image_shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
@@ -90,9 +121,10 @@ class MLPAutoencoder(nn.Module):
 class Classifier(nn.Module):
     """The study's supervised reference: an MLP with ReLU hidden layers and 10 logits."""
 
-    def __init__(self, hidden: list[int], n_classes: int = 10):
+    def __init__(self, hidden: list[int], n_classes: int = 10, image_shape: tuple[int, int, int] = IMAGE_SHAPE):
         super().__init__()
-        self.net = _mlp([N_PIXELS, *hidden, n_classes], last_activation=False)
+        n_inputs = int(torch.tensor(tuple(image_shape)).prod())
+        self.net = _mlp([n_inputs, *hidden, n_classes], last_activation=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.reshape(len(x), -1))
@@ -101,22 +133,24 @@ class Classifier(nn.Module):
 def build_model(settings: dict[str, Any]) -> nn.Module:
     """Rebuild a network from its settings dict (``kind`` + architecture keys)."""
     kind = settings.get("kind")
+    shape = tuple(settings.get("image_shape", IMAGE_SHAPE))
     if kind == "autoencoder":
         if settings["arch"] == "conv":
-            return ConvAutoencoder(tuple(settings.get("channels", (16, 32))))
+            return ConvAutoencoder(tuple(settings.get("channels", (16, 32))), shape)
         if settings["arch"] == "mlp":
-            return MLPAutoencoder(list(settings["mlp_dims"]), int(settings["latent"]))
+            return MLPAutoencoder(list(settings["mlp_dims"]), int(settings["latent"]), shape)
         if settings["arch"] == "denoiser":
-            return ConvDenoiser(tuple(settings.get("channels", (16, 32, 64))))
+            return ConvDenoiser(tuple(settings.get("channels", (16, 32, 64))), shape)
         raise ValueError(f"autoencoder.arch: expected conv, mlp or denoiser, got {settings['arch']!r}")
     if kind == "classifier":
-        return Classifier(list(settings["hidden"]))
+        return Classifier(list(settings["hidden"]), int(settings.get("n_classes", 10)), shape)
     raise ValueError(f"model settings: unknown kind {kind!r} (expected autoencoder or classifier)")
 
 
 def architecture(settings: dict[str, Any]) -> dict[str, Any]:
     """The settings that decide the shape of the weights (what a checkpoint must match)."""
-    keys = {"autoencoder": ("kind", "arch", "channels", "mlp_dims", "latent"), "classifier": ("kind", "hidden")}
+    keys = {"autoencoder": ("kind", "arch", "channels", "mlp_dims", "latent", "image_shape"),
+            "classifier": ("kind", "hidden", "n_classes", "image_shape")}
     return {k: settings[k] for k in keys.get(settings.get("kind"), ("kind",)) if k in settings}
 
 
@@ -165,20 +199,34 @@ class ConvDenoiser(nn.Module):
     3x3 median filter at low noise, nor 16 dB at 70 % noise (config/README.md).
     """
 
-    def __init__(self, channels: tuple[int, int, int] = (16, 32, 64)):
+    def __init__(self, channels: tuple[int, int, int] = (16, 32, 64), image_shape: tuple[int, int, int] = IMAGE_SHAPE):
         super().__init__()
         c1, c2, c3 = channels
-        self.encoder = nn.Sequential(_conv_block(1, c1, 1), _conv_block(c1, c2, 2), _conv_block(c2, c3, 2), _conv_block(c3, c3, 1))
-        self.decoder = nn.Sequential(_deconv_block(c3, c2), _deconv_block(c2, c1), nn.Conv2d(c1, 1, 3, padding=1))
-        self.code_shape = (c3, IMAGE_SIDE // 4, IMAGE_SIDE // 4)
-        self.embedding_dim = c3 * (IMAGE_SIDE // 4) ** 2
+        c_in, h, w = image_shape
+        # other sizes: padded to multiples of 4 (two halvings), cropped back at the end
+        self.image_shape, ph, pw = (c_in, h, w), -(-h // 4) * 4, -(-w // 4) * 4
+        self._pad = (*_padding(w, pw), *_padding(h, ph))
+        self.encoder = nn.Sequential(_conv_block(c_in, c1, 1), _conv_block(c1, c2, 2), _conv_block(c2, c3, 2), _conv_block(c3, c3, 1))
+        self.decoder = nn.Sequential(_deconv_block(c3, c2), _deconv_block(c2, c1), nn.Conv2d(c1, c_in, 3, padding=1))
+        self.code_shape = (c3, ph // 4, pw // 4)
+        self.embedding_dim = c3 * (ph // 4) * (pw // 4)
+
+    def _in(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.view(-1, *self.image_shape)
+        return F.pad(x, self._pad) if any(self._pad) else x
+
+    def _out(self, y: torch.Tensor) -> torch.Tensor:
+        if not any(self._pad):
+            return y
+        (left, _, top, _), (_, h, w) = self._pad, self.image_shape
+        return y[:, :, top : top + h, left : left + w]
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x.view(-1, 1, IMAGE_SIDE, IMAGE_SIDE)).flatten(1)
+        return self.encoder(self._in(x)).flatten(1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.decoder(z.view(-1, *self.code_shape)))
+        return torch.sigmoid(self._out(self.decoder(z.view(-1, *self.code_shape))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # decode(encode(x)) without flattening the code: keeps the channels_last layout
-        return torch.sigmoid(self.decoder(self.encoder(x.view(-1, 1, IMAGE_SIDE, IMAGE_SIDE))))
+        return torch.sigmoid(self._out(self.decoder(self.encoder(self._in(x)))))

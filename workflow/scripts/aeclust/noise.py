@@ -33,8 +33,10 @@ def add_noise(clean: torch.Tensor, p: float, generator: torch.Generator) -> torc
     Usable as the ``corrupt`` hook of :func:`aeclust.train.fit` via :func:`corrupter`.
     """
     p = check_rate(p)
-    hit = torch.rand(clean.shape, generator=generator, device=clean.device) < p
-    grey = torch.rand(clean.shape, generator=generator, device=clean.device, dtype=clean.dtype)
+    # colour [B, C, H, W]: a pixel is hit in all its channels, by one grey level (C = 1 as always)
+    shape = (clean.shape[0], 1, *clean.shape[2:]) if clean.dim() == 4 else clean.shape
+    hit = torch.rand(shape, generator=generator, device=clean.device) < p
+    grey = torch.rand(shape, generator=generator, device=clean.device, dtype=clean.dtype)
     return torch.where(hit, grey, clean)
 
 

@@ -113,7 +113,8 @@ def plot_denoise_examples(examples: dict[float, dict[str, np.ndarray]], path) ->
                              squeeze=False, layout="constrained")
     for row, rate in zip(axes, rates):
         for ax, version in zip(row, LEGIBILITY):
-            strip = np.concatenate([np.pad(im, 1, constant_values=1.0) for im in examples[rate][version]], axis=1)
+            pad = ((1, 1), (1, 1), *(((0, 0),) if examples[rate][version].ndim == 4 else ()))  # colour [n, H, W, C]
+            strip = np.concatenate([np.pad(im, pad, constant_values=1.0) for im in examples[rate][version]], axis=1)
             ax.imshow(strip, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
@@ -229,11 +230,14 @@ def plot_samples(images: np.ndarray, labels: np.ndarray, per_class: int, path, t
     classes = np.unique(labels)
     fig, axes = plt.subplots(len(classes), 1, figsize=(0.6 * per_class + 0.6, 0.62 * len(classes) + 0.5), squeeze=False,
                              layout="constrained")
+    if images.ndim == 4:  # colour [N, C, H, W] -> [N, H, W, C]
+        images = np.moveaxis(images, 1, 3)
     for ax, digit in zip(axes[:, 0], classes):
         picked = images[labels == digit][:per_class].astype(float)
-        pad = np.full((len(picked), images.shape[1], 2), 255.0)  # a white gap between digits
+        pad = np.full((len(picked), images.shape[1], 2, *images.shape[3:]), 255.0)  # a white gap between digits
         strip = np.concatenate([np.concatenate([im, p], axis=1) for im, p in zip(picked, pad)], axis=1)[:, :-2]
-        ax.imshow(strip, cmap="gray", vmin=0, vmax=255, interpolation="nearest")  # white ink on black, as the de-noising grid
+        shown = strip if strip.ndim == 2 else strip.astype(np.uint8)  # colour: RGB as it is
+        ax.imshow(shown, cmap="gray", vmin=0, vmax=255, interpolation="nearest")  # white ink on black, as the de-noising grid
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_ylabel(str(digit), rotation=0, ha="right", va="center", fontsize=11)

@@ -29,6 +29,9 @@ def stratified_indices(
 ) -> np.ndarray:
     """Draw ``per_class`` indices of each class among ``candidates`` (sorted result).
 
+    Unlabelled images (one label for all, :data:`aeclust.images.UNLABELLED`) make this a
+    plain seeded draw of ``per_class`` images.
+
     Raises ValueError naming ``what`` when a class has fewer candidates than asked.
     """
     if per_class is None:
@@ -37,8 +40,9 @@ def stratified_indices(
     for c in np.unique(labels):
         members = candidates[labels[candidates] == c]
         if len(members) < per_class:
+            of = "" if c < 0 else f" of class {c}"  # negative: unlabelled images, one plain draw
             raise ValueError(
-                f"{what}.per_class: {per_class} images of class {c} asked for, the split holds only {len(members)}"
+                f"{what}.per_class: {per_class} images{of} asked for, the split holds only {len(members)}"
             )
         chosen.append(rng.choice(members, size=per_class, replace=False))
     return np.sort(np.concatenate(chosen))
@@ -71,6 +75,9 @@ def make_subsets(
     if exclude_cluster:
         train_pool = np.setdiff1d(train_pool, cluster_idx, assume_unique=True)
     train_idx = stratified_indices(labels, train_pool, train.per_class, rng, "subsets.train")
+    for name, spec, idx in (("cluster", cluster, cluster_idx), ("train", train, train_idx)):
+        if len(idx) == 0:
+            raise ValueError(f"subsets.{name}: no images in split {spec.split} (train {n_train}, test {n_test} images)")
     return {"cluster": cluster_idx, "train": train_idx}
 
 
