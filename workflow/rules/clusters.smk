@@ -8,7 +8,7 @@ rule clusters_table:
     input:
         clusters=[f"{R}/clusters/{a}/{f}_s{s}.npz" for a, f in methods() for s in SEEDS],
         subsets=expand(f"{R}/subsets/cluster_s{{seed}}.npz", seed=SEEDS),
-        code=lib("internal.py", "io.py", "metrics.py", "runtime.py", "study.py"),
+        code=lib("internal.py", "intervals.py", "io.py", "runtime.py", "study.py"),
     output:
         table=report(
             f"{R}/clusters.csv",
@@ -41,8 +41,8 @@ rule internal_criteria:
         code=lib(
             "cluster.py",
             "internal.py",
+            "intervals.py",
             "io.py",
-            "metrics.py",
             "runtime.py",
             "study.py",
         ),
@@ -92,9 +92,9 @@ rule plot_cluster_grid:
             "denoise_versions.py",
             "gallery.py",
             "internal.py",
+            "intervals.py",
             "io.py",
             "methods.py",
-            "metrics.py",
             "plots.py",
             "runtime.py",
             "study.py",

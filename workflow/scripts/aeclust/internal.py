@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .metrics import mean_sd_ci
+from .intervals import mean_sd_ci
 
 CRITERIA = ("silhouette", "calinski_harabasz", "davies_bouldin")
 BETTER = {"silhouette": "higher", "calinski_harabasz": "higher", "davies_bouldin": "lower"}
