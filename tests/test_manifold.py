@@ -98,7 +98,9 @@ def test_every_algorithm_on_every_feature_kind(tmp_path):
     # 2 seeds; feature sets raw, raw_umap, ae_e1, ae_e2, ae_e2_pca8, ae_e2_umap
     assert jobs["embed_umap"] == 4  # raw and ae_e2, per seed
     assert jobs["cluster_kmeans"] == 12 and jobs["cluster_gmm"] == 12
-    assert jobs["align_clusters"] == 24 and jobs["plot_confusion"] == 12
+    # + tiny's self-labeling of gmm/ae_e2_umap: 2 more clusterings, 1 more confusion figure
+    assert jobs["selflabel"] == 2
+    assert jobs["align_clusters"] == 24 + 2 and jobs["plot_confusion"] == 12 + 1
     out = snakemake(tmp_path, "-n", "--printshellcmds", configfile=overlay(tmp_path, EVERY_OPTION)).stdout
     for path in ("features/raw_umap_s0.npz", "features/ae_e2_umap_s1.npz", "clusters/gmm/raw_s0.npz",
                  "clusters/gmm/ae_e2_pca8_s1.npz", "clusters/kmeans/raw_umap_s1.npz", "figures/confusion/gmm_ae_e2_umap.png"):
@@ -172,5 +174,6 @@ def test_umap_change_never_retrains(tiny_run, tmp_path):
 
 def test_gmm_change_reclusters_only(tiny_run, tmp_path):
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "gmm: {n_init: 3}"))
-    assert jobs["cluster_gmm"] == 2 and jobs["align_clusters"] == 2
+    # the mixture's clusterings, and tiny's self-labeling that starts from them
+    assert jobs["cluster_gmm"] == 2 and jobs["selflabel"] == 2 and jobs["align_clusters"] == 2 + 2
     assert not (UPSTREAM | {"embed_umap"}) & jobs.keys()

@@ -253,7 +253,9 @@ def test_every_rule_tracks_what_its_script_runs(tmp_path):
     rules = {name: re.search(r'^\s+script:\n\s+"\.\./scripts/(\w+\.py)"', body, re.M) for name, body in _rules().items()}
     scripts = {name: m.group(1) for name, m in rules.items() if m}
     assert scripts.keys() - UNTRACKED >= {"train_autoencoder", "train_classifier", "summarize"}
-    assert scripts.keys() <= tracked.keys(), scripts.keys() - tracked.keys()
+    # the rules only a DAG of one's own unlabelled images has are not in tiny's (MNIST) DAG
+    assert scripts.keys() - tracked.keys() <= {"internal_criteria", "plot_cluster_grid", "import_images"}, scripts.keys() - tracked.keys()
+    scripts = {rule: script for rule, script in scripts.items() if rule in tracked}
     wrong = {}
     for rule, script in scripts.items():
         want = set() if rule in UNTRACKED else script_runs(REPO / "workflow" / "scripts" / script)

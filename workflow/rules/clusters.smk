@@ -8,7 +8,7 @@ rule clusters_table:
     input:
         clusters=[f"{R}/clusters/{a}/{f}_s{s}.npz" for a, f in methods() for s in SEEDS],
         subsets=expand(f"{R}/subsets/cluster_s{{seed}}.npz", seed=SEEDS),
-        code=lib("internal.py", "intervals.py", "io.py", "runtime.py", "study.py"),
+        code=lib("internal.py", "intervals.py", "io.py", "methods.py", "runtime.py"),
     output:
         table=report(
             f"{R}/clusters.csv",
@@ -36,15 +36,17 @@ rule internal_criteria:
     space each method clustered, and the cluster sizes (no labels used)."""
     input:
         clusters=[f"{R}/clusters/{a}/{f}_s{s}.npz" for a, f in methods() for s in SEEDS],
-        features=[feature_file(f, s) for _, f in methods() for s in SEEDS],
+        features=[
+            feature_file(method_space(a, f), s) for a, f in methods() for s in SEEDS
+        ],
         data=f"{DATA}/images.npz",
         code=lib(
             "cluster.py",
             "internal.py",
             "intervals.py",
             "io.py",
+            "methods.py",
             "runtime.py",
-            "study.py",
         ),
     output:
         csv=report(
@@ -85,7 +87,7 @@ rule plot_cluster_grid:
     """The images nearest each cluster's centre, one row per cluster (first seed)."""
     input:
         clusters=f"{R}/clusters/{{algo}}/{{feat}}_s{SEEDS[0]}.npz",
-        features=lambda w: feature_file(w.feat, SEEDS[0]),
+        features=lambda w: feature_file(method_space(w.algo, w.feat), SEEDS[0]),
         subset=f"{R}/subsets/cluster_s{SEEDS[0]}.npz",
         code=lib(
             "cluster.py",
@@ -97,7 +99,6 @@ rule plot_cluster_grid:
             "methods.py",
             "plots.py",
             "runtime.py",
-            "study.py",
         ),
     output:
         figure=report(

@@ -259,6 +259,12 @@ def feature_file(feat, seed):
     return f"{R}/features/{feat}_s{seed}.npz"
 
 
+def method_space(algo, feat):
+    """The feature set a method's clusters are judged in: its own, or for a self-labeled
+    method the one its source clustering used (selflabel/gmm_ae_e2_umap: ae_e2_umap)."""
+    return feat.split("_", 1)[1] if algo == "selflabel" else feat
+
+
 def features_input(wildcards):
     """The file holding feature set ``feat`` for seed ``seed``."""
     return feature_file(wildcards.feat, wildcards.seed)

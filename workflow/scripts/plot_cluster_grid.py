@@ -11,7 +11,7 @@ from aeclust.cluster import load_features
 from aeclust.gallery import plot_cluster_grid
 from aeclust.internal import nearest_to_centres
 from aeclust.io import load_npz
-from aeclust.study import describe
+from aeclust.methods import describe
 
 method = f"{smk.wildcards.algo}/{smk.wildcards.feat}"
 clusters = load_npz(smk.input.clusters)["clusters"]

@@ -58,7 +58,7 @@ def internal_table(records: list[dict]) -> pd.DataFrame:
 def internal_markdown(table: pd.DataFrame, seeds: list[int], dataset: str, k: int, skipped: int = 0, grids=(),
                       labelled: bool = False) -> str:
     """The report's page for a user's images: criteria per method, cluster sizes, grids."""
-    from .study import describe
+    from .methods import describe
 
     n = int(table["n"].iloc[0]) if len(table) else 0
     scored = ("Labelled data: accuracy, NMI and ARI are in summary.md." if labelled

@@ -187,6 +187,9 @@ def fit(
     start, history = _load_resume(ckpt, cfg, model, opt) if ckpt else (0, [])
     if cfg.start_from and start < _state_epoch(Path(cfg.start_from)):
         start, history = _continue_from(Path(cfg.start_from), cfg, model, opt)
+        if ckpt:  # this run's own resume point from the start: a job killed now resumes here
+            _save_resume(ckpt, cfg, model, opt, start, history)
+            _hold_for_test(ckpt, start, cfg.epochs)
     n = len(inputs)
     for epoch in range(start + 1, cfg.epochs + 1):
         model.train()
