@@ -49,8 +49,11 @@ def check_clusters_csv(results, truth, labels: bool):
     assert table["source"].is_unique
     assert ("label" in table) == labels
     ids = [c for c in table if c.endswith(("/s0", "/s1"))]
-    assert "kmeans/raw/s0" in ids and "gmm/ae_e2_umap/s1" in ids and len(ids) == 12
-    assert all(table[c].between(0, 2).all() and table[c].nunique() > 1 for c in ids)
+    # tiny's 6 clusterings and its self-labeling of gmm/ae_e2_umap, 2 seeds each
+    assert "kmeans/raw/s0" in ids and "gmm/ae_e2_umap/s1" in ids and "selflabel/gmm_ae_e2_umap/s0" in ids and len(ids) == 14
+    assert all(table[c].between(0, 2).all() for c in ids)
+    # a 2-epoch CNN on 120 images may put them all in one class; the clusterings do not
+    assert all(table[c].nunique() > 1 for c in ids if not c.startswith("selflabel/"))
     conf = table["gmm/ae_e2_umap/s0/confidence"]
     assert conf.between(1 / 3 - 1e-6, 1).all() and "kmeans/raw/s0/confidence" not in table
     return table
