@@ -35,8 +35,14 @@ timings=$out/timings.tsv
 # Snakemake's default rerun triggers (mtime included): the library files a rule runs are
 # its inputs, so an edited module reruns what it made, and numbers credited to a commit
 # come from that commit's code. full_table.py refuses results whose recorded code differs.
-smk() {  # snakemake on the full preset; extra config files and targets as arguments
+smk() {  # snakemake on the full preset; extra config files, then options, as arguments
     snakemake --cores 2 --configfile config/full.yaml "$@" \
+        --config experiment="$experiment" dataset="$dataset"
+}
+smk_targets() {  # smk_targets CONFIGFILE TARGET...: targets first (after --configfile they would be read as config files)
+    local configfile=$1
+    shift
+    snakemake "$@" --cores 2 --configfile config/full.yaml "$configfile" \
         --config experiment="$experiment" dataset="$dataset"
 }
 load() { cut -d' ' -f1 /proc/loadavg; }
@@ -65,7 +71,7 @@ for s in "${seeds[@]}"; do
     if [[ ${BASELINES:-1} == 0 ]]; then
         # score what the recipe clustered: metrics/ALGO/FEAT_sS.json for each clusters/ALGO/FEAT_sS.npz
         mapfile -t scored < <(cd "$results" && ls clusters/*/*_s"$s".npz | sed 's#^clusters/\(.*\)\.npz$#'"$results"'/metrics/\1.json#')
-        timed "seed$s-scores" smk "$out/seed$s.yaml" "${scored[@]}"
+        timed "seed$s-scores" smk_targets "$out/seed$s.yaml" "${scored[@]}"
     else
         timed "seed$s" smk "$out/seed$s.yaml" --until align_clusters
     fi
