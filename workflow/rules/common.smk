@@ -373,6 +373,13 @@ def published():
     return dict(DS.get("published", {})) if whole else {}
 
 
+def legibility_classifier():
+    """The supervised classifier that scores the de-noised images' legibility: one per seed
+    where the images have labels, none without (de-noising then reports PSNR and SSIM).
+    """
+    return [f"{R}/models/classifier_s{{seed}}.pt"] if LABELLED else []
+
+
 def denoising_table():
     """The de-noising table that the summary checks the study's Section 3 against; none without de-noising."""
     return [f"{DN}/denoising.csv"] if config["denoise"]["enabled"] else []

@@ -127,19 +127,27 @@ def plot_denoise_examples(examples: dict[float, dict[str, np.ndarray]], path) ->
 
 
 def plot_denoise_curves(table: pd.DataFrame, path) -> None:
-    """PSNR and legibility (supervised classifier accuracy) against noise rate, mean ± sd over seeds."""
+    """PSNR and legibility (supervised classifier accuracy) against noise rate, mean ± sd over seeds.
+
+    Without legibility scores in ``table`` (images without labels) the right panel is SSIM."""
     colours = {"clean": "0.3", "noisy": "C7", "median": "C0", "denoised": "C3"}
     p = table["rate"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for v in VERSIONS:
         left.errorbar(p, table[f"psnr_{v}_mean"], yerr=table[f"psnr_{v}_sd"], marker="o", capsize=3, color=colours[v], label=LABELS[v])
     left.set_ylabel("PSNR against the clean image (dB)")
-    for v in LEGIBILITY:
-        right.errorbar(p, table[f"accuracy_{v}_mean"], yerr=table[f"accuracy_{v}_sd"], marker="o", capsize=3, color=colours[v],
-                       label=LABELS[v], linestyle="--" if v == "clean" else "-")
-    right.axvspan(0.5, 0.6, color="0.9", zorder=0, label="study: legible up to ~50 %,\nunclear at 60 %")
+    if all(f"accuracy_{v}_mean" in table for v in LEGIBILITY):
+        for v in LEGIBILITY:
+            right.errorbar(p, table[f"accuracy_{v}_mean"], yerr=table[f"accuracy_{v}_sd"], marker="o", capsize=3, color=colours[v],
+                           label=LABELS[v], linestyle="--" if v == "clean" else "-")
+        right.axvspan(0.5, 0.6, color="0.9", zorder=0, label="study: legible up to ~50 %,\nunclear at 60 %")
+        right.set_ylabel("legibility: classifier accuracy (fraction)")
+    else:  # no labels, no classifier: how alike the structures are instead
+        for v in VERSIONS:
+            right.errorbar(p, table[f"ssim_{v}_mean"], yerr=table[f"ssim_{v}_sd"], marker="o", capsize=3, color=colours[v],
+                           label=LABELS[v])
+        right.set_ylabel("SSIM against the clean image")
     right.set_ylim(0, 1)
-    right.set_ylabel("legibility: classifier accuracy (fraction)")
     for ax in (left, right):
         ax.set_xlabel("noise rate p")
         ax.set_xticks(p)
