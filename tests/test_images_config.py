@@ -257,3 +257,26 @@ def test_an_array_without_a_split_has_no_test_split(tmp_path):
     proc = snakemake(tmp_path, "-n", configfile=overlay(tmp_path, text, base=tiny_without_subsets(tmp_path)), check=False)
     assert proc.returncode != 0
     assert "subsets/cluster/split: test, but datasets/arr/holdout is 0 and x.npy holds no split array" in proc.stderr + proc.stdout
+
+
+def test_the_readme_config_runs_as_written(tmp_path):
+    """README "Your own images": its copy-paste config alone (no subsets, no denoise) plans
+    the DAG on a folder of class sub-folders and clusters every image."""
+    import re
+
+    import yaml
+
+    from conftest import REPO
+
+    section = (REPO / "README.md").read_text().split("## Your own images", 1)[1]
+    text = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    cfg = yaml.safe_load(text)
+    assert "subsets" not in cfg and "denoise" not in cfg
+    truth = make_folder(tmp_path / "pets", per_class=4)
+    (tmp_path / "my_images.yaml").write_text(text)
+    jobs = dry_run_jobs(tmp_path, configfile=tmp_path / "my_images.yaml")
+    assert jobs["import_images"] == 1 and jobs["make_subsets"] == 3 and "train_denoiser" not in jobs
+    assert jobs["train_classifier"] == 3 and jobs["plot_cluster_grid"] == 4  # labelled, 3 seeds; raw, ae_e5, ae_e20, ae_e20_pca32
+    snakemake(tmp_path, "--cores", "1", "results/pets/first-look/subsets/cluster_s0.npz", configfile=tmp_path / "my_images.yaml")
+    sizes = subset_sizes(tmp_path / "results" / "pets" / "first-look")
+    assert sizes["cluster"] == sizes["train"] == (12, ["train"], set(truth))
