@@ -10,6 +10,7 @@ from torch import nn
 
 from aeclust.denoise import (
     check_held_out,
+    eval_subset,
     evaluate,
     example_indices,
     median3,
@@ -120,6 +121,57 @@ def test_evaluate_scores_and_refuses_a_collapsed_model():
     assert abs(metrics["changed_fraction"] - 0.3) < 0.02
     assert examples["labels"].tolist() == [0, 1, 2, 3] and examples["noisy"].shape == (4, 28, 28)
     assert float(examples["rate"]) == 0.3 and int(examples["seed"]) == 0
+
+
+def test_evaluate_without_labels_scores_psnr_and_ssim_only():
+    """Images without labels have no classifier: PSNR and SSIM of every version, no legibility."""
+    images = digits(24, seed=3).numpy()
+    labels = np.full(24, -1)  # aeclust.images.UNLABELLED
+
+    class Clean(nn.Module):
+        def forward(self, x):
+            return to_float(torch.from_numpy(images))
+
+    metrics, examples = evaluate(Clean(), None, images, labels, rate=0.3, seed=0, n_examples=4)
+    assert {"psnr_noisy", "psnr_median", "psnr_denoised", "ssim_noisy", "ssim_median", "ssim_denoised"} <= metrics.keys()
+    assert not [k for k in metrics if k.startswith("accuracy_")]
+    assert metrics["ssim_denoised"] == pytest.approx(1.0) and metrics["psnr_noisy"] < metrics["psnr_median"]
+    assert examples["noisy"].shape == (4, 28, 28) and (examples["labels"] == -1).all()
+
+
+def test_eval_subset_keeps_what_is_not_per_image():
+    """A user's subsets carry their class names (one per class): drawn images, names kept whole."""
+    subset = {"images": np.zeros((6, 4, 4)), "labels": np.array([0, 1, 2, 0, 1, 2]), "split": np.array(["test"] * 6),
+              "index": np.arange(6), "source": np.array([f"{i}.png" for i in range(6)]),
+              "label_names": np.array(["cat", "dog", "owl"])}
+    picked = eval_subset(subset, 1)
+    assert picked["labels"].tolist() == [0, 1, 2] and picked["label_names"].tolist() == ["cat", "dog", "owl"]
+    assert len(picked["source"]) == 3 and eval_subset({**subset, "label_names": np.array([], dtype=str)}, None)["index"].tolist() == list(range(6))
+
+
+def test_table_and_figure_without_legibility(tmp_path):
+    from aeclust import claims, plots
+
+    rec = {"n": 10, "changed_fraction": 0.2, "ssim_noisy": 0.1, "ssim_median": 0.3, "ssim_denoised": 0.8,
+           "psnr_noisy": 12.0, "psnr_median": 18.0}
+    records = [{**rec, "rate": r, "seed": s, "psnr_denoised": 22.0 + s} for r in (0.2, 0.5) for s in (0, 1)]
+    table = denoise_table(records)
+    assert not [c for c in table.columns if c.startswith("accuracy_")] and "ssim_denoised_mean" in table
+    text = denoise_markdown(table, [0, 1])
+    header = next(line for line in text.splitlines() if line.startswith("| p |"))
+    rule = text.splitlines()[text.splitlines().index(header) + 1]
+    assert header.endswith("| SSIM AE |") and "acc." not in text and rule.count("---") == header.count("|") - 1 == 9
+    assert "| 0.2 | 0.200 ± 0.000 | 12.00 ± 0.00 | 18.00 ± 0.00 | 22.50 ± 0.71 | 4.50 ± 0.71 | 0.100 ± 0.000 |" in text
+    plots.plot_denoise_curves(table, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    # the study's Section 3 needs legibility: no verdict without it
+    found = claims.denoising_claims(table)
+    assert len(found) == 1 and found[0].verdict == claims.NOT_RUN and "no legibility scores" in found[0].result
+    # with legibility the table is as it always was: the four accuracy columns last
+    legible = denoise_table([{**r, **{f"accuracy_{v}": 0.9 for v in ("clean", "noisy", "median", "denoised")}} for r in records])
+    assert list(legible.columns[-8:]) == [f"accuracy_{v}_{s}" for v in ("clean", "noisy", "median", "denoised") for s in ("mean", "sd")]
+    assert "| acc. clean | acc. noisy | acc. median | acc. AE |" in denoise_markdown(legible, [0, 1])
+    assert len(claims.denoising_claims(legible)) == 2
 
 
 def test_example_indices_one_per_digit_first():

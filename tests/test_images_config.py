@@ -39,7 +39,9 @@ CASES = [
     ("{root}", ", labels: array", "", "datasets/shapes/labels: 'array' does not apply to source folder"),
     ("{root}", "", "subsets: {cluster: {split: test}}", "subsets/cluster/split: test, but datasets/shapes/holdout is 0"),
     ("{root}", ", labels: none", "kmeans: {k: 3}\ndenoise: {enabled: true}",
-     "denoise/enabled: the de-noisers' legibility score needs labels"),
+     "denoise/enabled: de-noisers are scored on held-out images, and shapes has none: set datasets/shapes/holdout"),
+    ("{root}", ", holdout: 0.25", "subsets: {train: {split: all, exclude_cluster: false}}\ndenoise: {enabled: true}",
+     "denoise/enabled: de-noisers are scored on the clustering images, which may be training images here"),
 ]
 
 
@@ -103,3 +105,178 @@ def test_mnist_dag_gains_only_clusters_csv(tmp_path):
     jobs = dry_run_jobs(tmp_path)
     assert jobs["clusters_table"] == 1
     assert not {"import_images", "internal_criteria", "plot_cluster_grid"} & jobs.keys()
+
+
+# --- defaults for a user's own images: every image clustered and trained on, unless set ---
+
+NO_HELD_OUT = {"subsets/cluster/split": "all", "subsets/cluster/per_class": None, "subsets/train/split": "all",
+               "subsets/train/per_class": None, "subsets/train/exclude_cluster": False, "denoise/enabled": False}
+HELD_OUT = {"subsets/cluster/split": "test", "subsets/cluster/per_class": None, "subsets/train/split": "train",
+            "subsets/train/per_class": None, "subsets/train/exclude_cluster": True, "denoise/enabled": False}
+
+
+def test_own_image_defaults_follow_the_held_out_part(tmp_path):
+    import numpy as np
+
+    from aeclust import config
+
+    def defaults(ds, user=None):
+        return config.own_image_defaults({"dataset": "x", "datasets": {"x": ds}}, user or {})
+
+    assert defaults({"source": "idx"}) == {} and defaults({}) == {}  # MNIST, Fashion-MNIST: the study's, untouched
+    assert defaults({"source": "folder", "path": "p", "holdout": 0.0}) == NO_HELD_OUT
+    assert defaults({"source": "folder", "path": "p", "holdout": 0.2}) == HELD_OUT
+    np.savez(tmp_path / "split.npz", images=np.zeros((4, 4, 4)), split=np.array(["train", "train", "test", "train"]))
+    np.savez(tmp_path / "plain.npz", images=np.zeros((4, 4, 4)))
+    np.save(tmp_path / "plain.npy", np.zeros((4, 4, 4)))
+    assert defaults({"source": "array", "path": str(tmp_path / "split.npz"), "holdout": 0.0}) == HELD_OUT
+    assert defaults({"source": "array", "path": str(tmp_path / "plain.npz"), "holdout": 0.0}) == NO_HELD_OUT
+    assert defaults({"source": "array", "path": str(tmp_path / "plain.npy"), "holdout": 0.0}) == NO_HELD_OUT
+    (tmp_path / "broken.npz").write_bytes(b"not a zip")
+    assert defaults({"source": "array", "path": str(tmp_path / "broken.npz"), "holdout": 0.0}) == NO_HELD_OUT
+
+
+def test_what_the_user_set_wins_over_own_image_defaults():
+    from aeclust import config
+
+    cfg = {"dataset": "x", "datasets": {"x": {"source": "folder", "path": "p", "holdout": 0.0}}}
+    user = {"subsets": {"cluster": {"per_class": 5}, "train": {"exclude_cluster": True}}, "denoise": {"enabled": True}}
+    got = config.own_image_defaults(cfg, user)
+    assert got == {k: v for k, v in NO_HELD_OUT.items()
+                   if k not in ("subsets/cluster/per_class", "subsets/train/exclude_cluster", "denoise/enabled")}
+    # a key set to null is set (null is a value); a whole section set counts for its keys only
+    assert "subsets/cluster/per_class" not in config.own_image_defaults(cfg, {"subsets": {"cluster": {"per_class": None}}})
+    assert config.is_set({"a": {"b": 1}}, "a/b") and not config.is_set({"a": {"b": 1}}, "a/c")
+    assert not config.is_set({"a": 3}, "a/b") and not config.is_set({}, "a")
+    target = {"subsets": {"cluster": {"split": "test"}}}
+    config.set_path(target, "subsets/cluster/split", "all")
+    config.set_path(target, "denoise/enabled", False)
+    assert target == {"subsets": {"cluster": {"split": "all"}}, "denoise": {"enabled": False}}
+
+
+def tiny_without_subsets(tmp_path):
+    """config/tiny.yaml without its subsets and de-noising keys: what a user's own file leaves out."""
+    import yaml
+
+    from conftest import TINY
+
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg.pop("subsets")
+    cfg["denoise"].pop("enabled", None)
+    base = tmp_path / "tiny_no_subsets.yaml"
+    base.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return base
+
+
+OWN = """
+dataset: shapes
+datasets:
+  shapes: {{source: folder, path: {path}, skip_unreadable: true{extra}}}
+"""
+
+
+def subset_sizes(results, seed=0):
+    import numpy as np
+
+    out = {}
+    for name in ("cluster", "train"):
+        with np.load(results / "subsets" / f"{name}_s{seed}.npz") as z:
+            out[name] = (len(z["labels"]), sorted(set(z["split"].tolist())), set(z["source"].tolist()))
+    return out
+
+
+def test_a_folder_config_without_subsets_clusters_every_image(tmp_path):
+    """No `subsets:` and no `denoise:` in the user's files: the DAG has no de-noising, and the
+    subsets drawn (a real run of make_subsets) hold every image, clustered and trained on."""
+    truth = make_folder(tmp_path / "shapes", per_class=4)  # 12 readable images and a corrupt one
+    files = overlay(tmp_path, OWN.format(path="shapes", extra=""), base=tiny_without_subsets(tmp_path))
+    jobs = dry_run_jobs(tmp_path, configfile=files)
+    assert jobs["import_images"] == 1 and jobs["make_subsets"] == 2
+    assert not {"train_denoiser", "evaluate_denoiser", "summarize_denoising"} & jobs.keys()
+    results = tmp_path / "results" / "shapes" / "tiny"
+    snakemake(tmp_path, "--cores", "1", "results/shapes/tiny/subsets/cluster_s0.npz", configfile=files)
+    sizes = subset_sizes(results)
+    assert sizes["cluster"] == sizes["train"] == (12, ["train"], set(truth))
+
+
+def test_a_folder_with_holdout_clusters_the_held_out_part(tmp_path):
+    """holdout 0.25 and no `subsets:`: the held-out quarter is clustered, the networks train on
+    the rest (disjoint, together every image); de-noising stays off unless asked for, and
+    asked for it runs on those held-out images."""
+    truth = make_folder(tmp_path / "shapes", per_class=4, corrupt=False)
+    files = overlay(tmp_path, OWN.format(path="shapes", extra=", holdout: 0.25"), base=tiny_without_subsets(tmp_path))
+    assert "train_denoiser" not in dry_run_jobs(tmp_path, configfile=files)
+    results = tmp_path / "results" / "shapes" / "tiny"
+    snakemake(tmp_path, "--cores", "1", "results/shapes/tiny/subsets/cluster_s0.npz", configfile=files)
+    sizes = subset_sizes(results)
+    assert sizes["cluster"][:2] == (3, ["test"]) and sizes["train"][:2] == (9, ["train"])  # one per class held out
+    assert not sizes["cluster"][2] & sizes["train"][2] and sizes["cluster"][2] | sizes["train"][2] == set(truth)
+    asked = [*files, overlay(tmp_path, "denoise: {enabled: true}")[1]]
+    jobs = dry_run_jobs(tmp_path, configfile=asked)
+    assert jobs["train_denoiser"] == 4 and jobs["evaluate_denoiser"] == 4  # 2 rates x 2 seeds
+
+
+def test_what_the_user_sets_on_the_command_line_wins(tmp_path):
+    """--config is the user's layer too: 2 images per class clustered, the rest keep the defaults."""
+    make_folder(tmp_path / "shapes", per_class=4, corrupt=False)
+    files = overlay(tmp_path, OWN.format(path="shapes", extra=""), base=tiny_without_subsets(tmp_path))
+    results = tmp_path / "results" / "shapes" / "tiny"
+    snakemake(tmp_path, "--cores", "1", "results/shapes/tiny/subsets/cluster_s0.npz", "--config",
+              'subsets={"cluster": {"per_class": 2}}', configfile=files)
+    sizes = subset_sizes(results)
+    assert sizes["cluster"][:2] == (6, ["train"]) and sizes["train"][0] == 12  # 2 of each class; training on all
+
+
+def test_own_image_defaults_through_a_host_workflow(tmp_path):
+    """As a module with `config:`, the host's config is the user's layer: its one subsets
+    setting wins (2 images per class clustered), the rest take the own-images defaults."""
+    import yaml
+
+    from conftest import REPO
+
+    make_folder(tmp_path / "shapes", per_class=4, corrupt=False)
+    cfg = yaml.safe_load(tiny_without_subsets(tmp_path).read_text())
+    cfg.update(yaml.safe_load(OWN.format(path="shapes", extra="")), subsets={"cluster": {"per_class": 2}})
+    (tmp_path / "host.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    host = tmp_path / "Snakefile"
+    host.write_text(f'configfile: "host.yaml"\n\n\nmodule aeclust:\n    snakefile: {str(REPO / "workflow" / "Snakefile")!r}\n'
+                    "    config: config\n\n\nuse rule * from aeclust\n")
+    results = tmp_path / "results" / "shapes" / "tiny"
+    snakemake(tmp_path, "--cores", "1", "results/shapes/tiny/subsets/cluster_s0.npz", configfile=None, snakefile=host)
+    sizes = subset_sizes(results)
+    assert sizes["cluster"][:2] == (6, ["train"]) and sizes["train"][:2] == (12, ["train"])
+
+
+def test_an_array_without_a_split_has_no_test_split(tmp_path):
+    """An .npy holds no split and holdout is 0: asking to cluster its test split fails at parse time."""
+    import numpy as np
+
+    np.save(tmp_path / "x.npy", np.zeros((12, 8, 8), dtype=np.uint8))
+    text = ("dataset: arr\ndatasets:\n  arr: {source: array, path: x.npy}\nkmeans: {k: 2}\n"
+            "subsets: {cluster: {split: test}}\n")
+    proc = snakemake(tmp_path, "-n", configfile=overlay(tmp_path, text, base=tiny_without_subsets(tmp_path)), check=False)
+    assert proc.returncode != 0
+    assert "subsets/cluster/split: test, but datasets/arr/holdout is 0 and x.npy holds no split array" in proc.stderr + proc.stdout
+
+
+def test_the_readme_config_runs_as_written(tmp_path):
+    """README "Your own images": its copy-paste config alone (no subsets, no denoise) plans
+    the DAG on a folder of class sub-folders and clusters every image."""
+    import re
+
+    import yaml
+
+    from conftest import REPO
+
+    section = (REPO / "README.md").read_text().split("## Your own images", 1)[1]
+    text = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    cfg = yaml.safe_load(text)
+    assert "subsets" not in cfg and "denoise" not in cfg
+    truth = make_folder(tmp_path / "pets", per_class=4)
+    (tmp_path / "my_images.yaml").write_text(text)
+    jobs = dry_run_jobs(tmp_path, configfile=tmp_path / "my_images.yaml")
+    assert jobs["import_images"] == 1 and jobs["make_subsets"] == 3 and "train_denoiser" not in jobs
+    assert jobs["train_classifier"] == 3 and jobs["plot_cluster_grid"] == 4  # labelled, 3 seeds; raw, ae_e5, ae_e20, ae_e20_pca32
+    snakemake(tmp_path, "--cores", "1", "results/pets/first-look/subsets/cluster_s0.npz", configfile=tmp_path / "my_images.yaml")
+    sizes = subset_sizes(tmp_path / "results" / "pets" / "first-look")
+    assert sizes["cluster"] == sizes["train"] == (12, ["train"], set(truth))

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import overlay, snakemake
+from conftest import dry_run_jobs, overlay, snakemake
 from imagegen import make_folder
 
 IMAGES = """
@@ -129,3 +129,42 @@ def test_mnist_run_writes_clusters_csv(tiny_results):
             assert drawn[f"kmeans/raw/s{seed}"].notna().all() and (drawn["label"].to_numpy() == s["labels"]).all()
         assert table[f"kmeans/raw/s{seed}"].notna().sum() == 100
     assert 100 < len(table) <= 200
+
+
+DENOISE_UNLABELLED = """
+experiment: tiny
+dataset: shapes
+datasets:
+  shapes: {source: folder, path: shapes, labels: none, skip_unreadable: true, holdout: 0.25}
+subsets:   # the own-images defaults with a held-out part (tiny.yaml's are MNIST's)
+  cluster: {split: test, per_class: null}
+  train: {split: train, per_class: null, exclude_cluster: true}
+kmeans: {k: 3}
+denoise: {enabled: true, epochs: 3, batch_size: 8}   # 54 training images: more steps than tiny's 1 epoch of 16
+"""
+
+
+def test_unlabelled_folder_is_denoised_without_legibility(tmp_path):
+    """De-noising a folder without labels: held out a quarter (clustered), trained on the
+    rest; PSNR and SSIM of the noisy, median-filtered and de-noised held-out images, no
+    legibility scores, no classifier anywhere in the DAG."""
+    make_folder(tmp_path / "shapes", per_class=24, sub_folders=False)  # 72 readable images, one corrupt
+    files = overlay(tmp_path, DENOISE_UNLABELLED)
+    jobs = dry_run_jobs(tmp_path, configfile=files)
+    assert "train_classifier" not in jobs and jobs["train_denoiser"] == jobs["evaluate_denoiser"] == 4
+    dn = "results/shapes/tiny/denoise"
+    targets = [f"{dn}/denoising.csv", f"{dn}/denoising.md", f"{dn}/figures/examples.png", f"{dn}/figures/curves.png"]
+    snakemake(tmp_path, "--cores", "2", *targets, configfile=files)
+    table = pd.read_csv(tmp_path / dn / "denoising.csv")
+    assert table["rate"].tolist() == [0.2, 0.5] and (table["n"] == 18).all() and (table["seeds"] == 2).all()
+    for v in ("noisy", "median", "denoised"):
+        assert {f"psnr_{v}_mean", f"ssim_{v}_mean", f"psnr_{v}_sd"} <= set(table.columns)
+    assert not [c for c in table.columns if c.startswith("accuracy_")]
+    assert (table["psnr_denoised_mean"] > table["psnr_noisy_mean"]).all()
+    md = (tmp_path / dn / "denoising.md").read_text()
+    assert "No legibility scores" in md and "acc." not in md and md.startswith("# De-noising: PSNR and SSIM against")
+    metrics = json.loads((tmp_path / dn / "metrics" / "p0.2_s0.json").read_text())
+    assert "ssim_denoised" in metrics and not [k for k in metrics if k.startswith("accuracy_")]
+    for png in targets[2:]:
+        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+    assert not list((tmp_path / "results").rglob("classifier*"))

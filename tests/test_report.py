@@ -338,3 +338,128 @@ def test_method_ids_parsed_in_one_place():
     assert methods.describe("kmeans/ae_e20_pca32") == "K-Means on AE 20 epochs + PCA 32"
     with pytest.raises(ValueError, match="method id 'kmeans/ae20'"):
         methods.parse("kmeans/ae20")
+
+
+# ---- wording: a digit is MNIST's; anything else has classes (or no labels) -------------
+
+
+def test_figures_say_digit_for_mnist_only(tmp_path, monkeypatch):
+    assert plots.class_noun("mnist") == "digit"
+    assert plots.class_noun("fashion-mnist") == plots.class_noun("pets") == plots.class_noun("mnist_npz") == "class"
+    assert plots.samples_title(10, 100, "digit") == "Training subset: the first 10 of each digit (100 images in all)"
+    assert plots.samples_title(10, 36, plots.class_noun("pets")) == "Training subset: the first 10 of each class (36 images in all)"
+    assert plots.samples_title(10, 36, "class", labelled=False) == "Training subset: the first 10 images (36 images in all)"
+
+    shown = {}  # what the figures write, caught as they are saved
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: shown.update({path: fig}))
+    rng = np.random.default_rng(0)
+    points, labels = rng.normal(size=(30, 2)), np.repeat([0, 1, 2], 10)
+    plots.plot_embeddings(points, labels, np.array([0.5, 0.2]), "named", "t", "class", np.array(["cat", "dog", "owl"]))
+    ax = shown["named"].axes[0]
+    assert ax.get_legend().get_title().get_text() == "class"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cat", "dog", "owl"]
+    assert {t.get_text() for t in ax.texts} == {"cat", "dog", "owl"}
+    plots.plot_embeddings(points, labels, np.array([0.5, 0.2]), "mnist", "t")
+    assert shown["mnist"].axes[0].get_legend().get_title().get_text() == "digit"
+    assert {t.get_text() for t in shown["mnist"].axes[0].texts} == {"0", "1", "2"}
+    plots.plot_embeddings(points, np.full(30, -1), np.array([0.5, 0.2]), "unlabelled", "t", "class")
+    ax = shown["unlabelled"].axes[0]
+    assert ax.get_legend() is None and not ax.texts and len(ax.collections) == 1
+
+    images = rng.integers(0, 256, (30, 8, 8), dtype=np.uint8)
+    plots.plot_samples(images, labels, 4, "samples", "t", names=np.array(["cat", "dog", "owl"]))
+    assert [a.get_ylabel() for a in shown["samples"].axes] == ["cat", "dog", "owl"]
+    plots.plot_samples(images, np.full(30, -1), 4, "unlabelled samples", "t")
+    assert [a.get_ylabel() for a in shown["unlabelled samples"].axes] == [""] * 5  # 5 rows of the first 20 images
+
+    records = [{"method": m, "seed": s, "accuracy": 0.5} for m in ("kmeans/raw", "classifier") for s in (0, 1)]
+    plots.plot_accuracy(records, ["kmeans/raw", "classifier"], {}, "acc", "t", noun=plots.class_noun("pets"))
+    assert "clusters aligned to classes by Hungarian matching" in shown["acc"].axes[0].get_xlabel()
+
+
+def test_sample_grid_shows_colour_images_in_colour(tmp_path):
+    """Red, green and blue images [N, 3, H, W]: the saved grid holds those colours, not greys."""
+    from PIL import Image
+
+    images = np.zeros((6, 3, 12, 12), dtype=np.uint8)
+    for i in range(6):
+        images[i, i % 3] = 255  # image i is pure red, green or blue
+    plots.plot_samples(images, np.array([0, 1, 2, 0, 1, 2]), 2, tmp_path / "s.png", "colour", names=np.array(["r", "g", "b"]))
+    rgb = np.asarray(Image.open(tmp_path / "s.png").convert("RGB")).reshape(-1, 3).astype(int)
+    for channel in range(3):
+        others = [c for c in range(3) if c != channel]
+        pure = (rgb[:, channel] > 200) & (rgb[:, others] < 60).all(axis=1)
+        assert pure.sum() > 100, channel  # many pixels of that pure colour
+
+
+CAPTIONS = REPO / "workflow" / "report"
+
+
+class _Params:
+    dataset, seeds, design_differences, per_class, epochs = "x", [0, 1], [], 10, 2
+    components, k, n_init, classifier_on_training = [2, 4], 3, 2, False
+
+
+class _Wildcards:
+    algo, feat, seed, epochs = "kmeans", "raw", 0, 2
+
+
+class _Category:
+    def __init__(self, name):
+        self.name = name
+
+
+def render_captions(config: dict, categories: list[str]) -> dict[str, str]:
+    """Every caption and the top page as Snakemake's report renders them: Jinja (its
+    settings), then reStructuredText to HTML; name -> text of the HTML."""
+    from docutils.core import publish_parts
+    from jinja2 import Environment
+
+    env = Environment(trim_blocks=True, lstrip_blocks=True)
+    params = _Params()
+    params.design_differences = study.design_differences(config["dataset"], config["subsets"])
+    snake = type("Snakemake", (), {"config": config, "params": params, "wildcards": _Wildcards()})
+    links = "\n\n.. _Workflow: javascript:show_panel('workflow')\n.. _Statistics: javascript:show_panel('statistics')\n"
+    links += "".join(f".. _{c}: javascript:app.showCategory('{c}')\n" for c in categories)
+    out = {}
+    for path in sorted(CAPTIONS.glob("*.rst")):
+        text = env.from_string(path.read_text() + links).render(snakemake=snake, categories={_Category(c): {} for c in categories})
+        html = publish_parts(text, writer="html", settings_overrides={"report_level": 2})["html_body"]
+        assert "System Message" not in html, (path.name, html[:3000])
+        out[path.name] = re.sub(r"<[^>]+>", "", html)
+    return out
+
+
+def caption_config(dataset: str, ds: dict) -> dict:
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    cfg["dataset"], cfg["datasets"][dataset] = dataset, ds
+    return cfg
+
+
+def test_captions_name_digits_for_mnist_and_classes_for_other_images():
+    mnist = render_captions(caption_config("mnist", yaml.safe_load((REPO / "config" / "config.yaml").read_text())["datasets"]["mnist"]),
+                            list(CATEGORIES))
+    assert "one row per digit" in mnist["samples.rst"] and "true digit" in mnist["embeddings.rst"]
+    assert "legibility, the accuracy of the" in mnist["denoise_curves.rst"] and "digits" in mnist["denoise_examples.rst"]
+    assert "PCA sweep: accuracy against" in mnist["workflow.rst"] and "download_dataset" in mnist["workflow.rst"]
+
+    study_pages = {"workflow.rst", "summary.rst"}  # the study's own digits, told as its story
+    pets = render_captions(caption_config("pets", {"source": "folder", "path": "pets", "labels": "folders"}), list(CATEGORIES))
+    assert "one row per class" in pets["samples.rst"] and "true class" in pets["embeddings.rst"]
+    assert "true classes" in pets["confusion.rst"] and "clusters mapped to classes" in pets["accuracy.rst"]
+    for name, text in pets.items():
+        if name not in study_pages:
+            assert "digit" not in text, (name, text)
+    assert "import_images" in pets["workflow.rst"] and "per class from the" in pets["workflow.rst"]
+
+    shown = ["Data", "Autoencoders", "Clustering", "De-noising", "Summary"]  # no PCA sweep without labels
+    flat = render_captions(caption_config("flat", {"source": "folder", "path": "flat", "labels": "none"}), shown)
+    assert "no legibility score" in flat["denoise_curves.rst"] and "classifier" not in flat["denoise_examples.rst"]
+    assert "no legibility scores" in flat["denoising_table.rst"] and "accuracy" not in flat["denoising_table.rst"]
+    assert "in one colour (the images have no labels)" in flat["embeddings.rst"]
+    assert "rows are not classes" in flat["samples.rst"] and "supervised" not in flat["samples.rst"]
+    assert "PCA sweep" not in flat["workflow.rst"] and "PSNR and SSIM" in flat["workflow.rst"]
+    assert "internal_criteria" in flat["workflow.rst"]
+    for name, text in flat.items():
+        if name not in study_pages:
+            assert "digit" not in text, (name, text)

@@ -240,27 +240,56 @@ def test_import_scanner_follows_the_library(tmp_path):
 UNTRACKED = {"download_dataset"}
 
 
-def test_every_rule_tracks_what_its_script_runs(tmp_path):
-    # the code inputs Snakemake really has, per rule (a dry run of the whole tiny DAG) ...
-    out = snakemake(tmp_path, "-n", "--forceall").stdout
+def _tracked_code(out: str) -> dict[str, set[str]]:
+    """Rule -> the library files among its inputs, from the output of ``snakemake -n``."""
     tracked: dict[str, set[str]] = {}
     for block in re.split(r"\n(?=(?:local)?rule \w+:\n)", out)[1:]:
         rule = re.match(r"(?:local)?rule (\w+):", block).group(1)
         inputs = re.search(r"^\s+input: (.*)$", block, re.M)
         files = inputs.group(1).split(", ") if inputs else []
         tracked.setdefault(rule, set()).update(Path(f.removesuffix(" (cached)")).name for f in files if "/scripts/aeclust/" in f)
+    return tracked
+
+
+# A user's own images, unlabelled, with a held-out part and de-noising: the DAG of the rules
+# that only own images have (import_images, internal_criteria, plot_cluster_grid).
+OWN_IMAGES = """
+dataset: shapes
+datasets:
+  shapes: {source: folder, path: shapes, labels: none, skip_unreadable: true, holdout: 0.25}
+subsets:
+  cluster: {split: test, per_class: null}
+  train: {split: train, per_class: null, exclude_cluster: true}
+kmeans: {k: 3}
+denoise: {enabled: true}
+"""
+
+
+def test_every_rule_tracks_what_its_script_runs(tmp_path):
+    from imagegen import make_folder
+
+    # the code inputs Snakemake really has, per rule: dry runs of the whole tiny DAG on
+    # MNIST and on a folder of one's own images ...
+    dags = {"mnist": _tracked_code(snakemake(tmp_path / "mnist", "-n", "--forceall").stdout)}
+    make_folder(tmp_path / "own" / "shapes", per_class=4, sub_folders=False)
+    own = overlay(tmp_path, OWN_IMAGES)
+    dags["own images"] = _tracked_code(snakemake(tmp_path / "own", "-n", "--forceall", configfile=own).stdout)
+    assert {"import_images", "internal_criteria", "plot_cluster_grid", "evaluate_denoiser"} <= dags["own images"].keys()
+    assert "train_classifier" not in dags["own images"]  # no labels: nothing needs it
     # ... against what each rule's script imports
     rules = {name: re.search(r'^\s+script:\n\s+"\.\./scripts/(\w+\.py)"', body, re.M) for name, body in _rules().items()}
     scripts = {name: m.group(1) for name, m in rules.items() if m}
     assert scripts.keys() - UNTRACKED >= {"train_autoencoder", "train_classifier", "summarize"}
-    # the rules only a DAG of one's own unlabelled images has are not in tiny's (MNIST) DAG
-    assert scripts.keys() - tracked.keys() <= {"internal_criteria", "plot_cluster_grid", "import_images"}, scripts.keys() - tracked.keys()
-    scripts = {rule: script for rule, script in scripts.items() if rule in tracked}
+    seen = set().union(*(d.keys() for d in dags.values()))
+    assert scripts.keys() <= seen, scripts.keys() - seen  # every rule is in one of the two DAGs
     wrong = {}
-    for rule, script in scripts.items():
-        want = set() if rule in UNTRACKED else script_runs(REPO / "workflow" / "scripts" / script)
-        if tracked[rule] != want:
-            wrong[rule] = {"missing": sorted(want - tracked[rule]), "not run": sorted(tracked[rule] - want)}
+    for dag, tracked in dags.items():
+        for rule, script in scripts.items():
+            if rule not in tracked:
+                continue
+            want = set() if rule in UNTRACKED else script_runs(REPO / "workflow" / "scripts" / script)
+            if tracked[rule] != want:
+                wrong[f"{rule} ({dag})"] = {"missing": sorted(want - tracked[rule]), "not run": sorted(tracked[rule] - want)}
     assert not wrong, f"code=lib(...) differs from what the scripts import: {wrong}"
 
 

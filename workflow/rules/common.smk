@@ -35,10 +35,23 @@ _SCHEMA = "../schemas/config.schema.yaml"
 _DEFAULTS = "../../config/config.yaml"
 
 
+def _user_layer(cfg):
+    """What the user set, without config/config.yaml's defaults: in a direct run every
+    --configfile and --config merged (Snakemake's own record of them), as a module the
+    `config:` that the host hands over (the defaults are not under it yet). Snakemake's
+    internals, not a public API: where they differ, all that arrives counts as set."""
+    try:
+        if workflow.modifier.skip_configfile:
+            return copy.deepcopy(cfg)
+        return copy.deepcopy(workflow.config_settings.overwrite_config)
+    except AttributeError:
+        return copy.deepcopy(cfg)
+
+
 def _validate_config(cfg):
     """The defaults under the run's settings, then numbers typed on the command line, then
-    the schema (with defaults), then the checks that need more than one key. Errors are
-    one line naming the key.
+    the schema (with defaults), then a user's own images' defaults for what the user did not
+    set, then the checks that need more than one key. Errors are one line naming the key.
 
     The defaults are config/config.yaml: a direct run has them already (the configfile: of
     workflow/Snakefile), but a host workflow's `module ... config:` replaces that file, so
@@ -46,6 +59,7 @@ def _validate_config(cfg):
     order: Snakemake compares dict params in order, and the order would otherwise follow
     how the user's files were written and layered (a reordered file would rerun jobs).
     """
+    user = _user_layer(cfg)
     with open(workflow.source_path(_DEFAULTS)) as f:
         defaults = yaml.safe_load(f)
     merged = copy.deepcopy(defaults)
@@ -60,6 +74,9 @@ def _validate_config(cfg):
         msg = getattr(cause, "message", None) or str(exc).strip().splitlines()[-1]
         where = _CONFIG.key_path(getattr(cause, "absolute_path", []))
         raise WorkflowError(f"config error at {where}: {msg}") from None
+    # a user's own images: every image clustered, no de-noising, unless set (README "Your own images")
+    for key, value in _CONFIG.own_image_defaults(cfg, user).items():
+        _CONFIG.set_path(cfg, key, value)
     _CONFIG.resolve_dataset(cfg)  # labels: auto and kmeans.k: null made explicit
     errors = list(_CONFIG.semantic_errors(cfg))
     if errors:
@@ -354,6 +371,13 @@ def published():
     cluster = config["subsets"]["cluster"]
     whole = cluster["split"] == "all" and cluster["per_class"] is None
     return dict(DS.get("published", {})) if whole else {}
+
+
+def legibility_classifier():
+    """The supervised classifier that scores the de-noised images' legibility: one per seed
+    where the images have labels, none without (de-noising then reports PSNR and SSIM).
+    """
+    return [f"{R}/models/classifier_s{{seed}}.pt"] if LABELLED else []
 
 
 def denoising_table():

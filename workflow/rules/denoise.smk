@@ -1,6 +1,7 @@
 # De-noising (the study's Section 3 and Table 1, measured): one de-noiser per noise rate
 # and seed, scored on held-out images against the noisy input and a 3x3 median filter,
-# legibility by the supervised classifier, the figure and the table.
+# legibility by the supervised classifier (only where the images have labels), the
+# figure and the table.
 
 
 rule train_denoiser:
@@ -45,10 +46,10 @@ rule train_denoiser:
 
 
 rule evaluate_denoiser:
-    """PSNR, SSIM and classifier accuracy of noisy, 3x3-median and denoised held-out images."""
+    """PSNR, SSIM and (with labels) classifier accuracy of noisy, 3x3-median and denoised held-out images."""
     input:
         model=rules.train_denoiser.output.model,
-        classifier=f"{R}/models/classifier_s{{seed}}.pt",
+        classifier=legibility_classifier(),
         eval=f"{R}/subsets/cluster_s{{seed}}.npz",
         train=f"{R}/subsets/train_s{{seed}}.npz",
         code=lib(
@@ -129,7 +130,8 @@ rule summarize_denoising:
 
 
 rule plot_denoising:
-    """Example digits per noise rate (the study's Table 1); PSNR and legibility against the rate."""
+    """Example images per noise rate (the study's Table 1); PSNR and legibility (without
+    labels: SSIM) against the rate."""
     input:
         table=rules.summarize_denoising.output.csv,
         examples=expand(f"{DN}/examples/p{{rate}}_s{SEEDS[0]}.npz", rate=RATES),
@@ -149,7 +151,11 @@ rule plot_denoising:
             caption="../report/denoise_curves.rst",
             category="De-noising",
             labels={
-                "result": "figure: PSNR and legibility against noise rate",
+                "result": (
+                    "figure: PSNR and legibility against noise rate"
+                    if LABELLED
+                    else "figure: PSNR and SSIM against noise rate"
+                ),
                 "noise rates": ", ".join(RATES),
             },
         ),

@@ -1,5 +1,5 @@
 # Figures made for the report (snakemake --report results/report.html): accuracy per
-# method, autoencoder training curves, 2-D views of the features, sample digits. The
+# method, autoencoder training curves, 2-D views of the features, sample images. The
 # other stages' figures and tables carry their own report(...) flags; every caption
 # lives in workflow/report/.
 
@@ -69,9 +69,10 @@ rule plot_training:
 
 
 rule plot_embeddings:
-    """Pixels or embeddings of the clustered images, projected to two principal components, by digit."""
+    """Pixels or embeddings of the clustered images, projected to two principal components, by class."""
     input:
         features=features_input,
+        subset=f"{R}/subsets/cluster_s{{seed}}.npz",
         code=lib(
             "cluster.py",
             "denoise_versions.py",
@@ -96,12 +97,14 @@ rule plot_embeddings:
     resources:
         mem_mb=2000,
         runtime=5,
+    params:
+        dataset=DATASET,
     script:
         "../scripts/plot_embeddings.py"
 
 
 rule plot_samples:
-    """The first images of each digit in the training subset."""
+    """The first images of each class (MNIST: digit) in the training subset."""
     input:
         train=f"{R}/subsets/train_s{SEEDS[0]}.npz",
         code=lib("denoise_versions.py", "io.py", "methods.py", "plots.py", "runtime.py"),
@@ -110,7 +113,7 @@ rule plot_samples:
             f"{R}/figures/samples.png",
             caption="../report/samples.rst",
             category="Data",
-            labels={"figure": "training subset, sample digits"},
+            labels={"figure": "training subset, sample images"},
         ),
     log:
         f"{LOGS}/plot_samples.log",
@@ -122,5 +125,6 @@ rule plot_samples:
         runtime=5,
     params:
         per_class=10,
+        dataset=DATASET,
     script:
         "../scripts/plot_samples.py"

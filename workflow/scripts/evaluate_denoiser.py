@@ -1,5 +1,5 @@
-"""Rule evaluate_denoiser: PSNR, SSIM and legibility of noisy, median-filtered and denoised
-held-out images for one noise rate and seed."""
+"""Rule evaluate_denoiser: PSNR, SSIM and (with labels) legibility of noisy, median-filtered
+and denoised held-out images for one noise rate and seed."""
 
 from aeclust.runtime import script_setup
 
@@ -17,7 +17,8 @@ device = resolve_device(p.device)
 held_out = eval_subset(load_npz(smk.input.eval), p.per_class)
 check_held_out(held_out, load_npz(smk.input.train))
 model, _ = load_checkpoint(smk.input.model, device=device)
-classifier, _ = load_checkpoint(smk.input.classifier, device=device)
+# the supervised classifier scores legibility; data without labels have none
+classifier = load_checkpoint(smk.input.classifier[0], device=device)[0] if smk.input.classifier else None
 metrics, examples = evaluate(model, classifier, held_out["images"], held_out["labels"], float(w.rate), int(w.seed), p.examples, device)
 save_json(smk.output.metrics, {**metrics, **provenance()})
 save_npz(smk.output.examples, **examples)

@@ -156,6 +156,66 @@ def count_classes(ds: dict, labels: str) -> int | None:
     return None
 
 
+def has_held_out(ds: dict) -> bool:
+    """Whether a user's dataset has a held-out (test) part: ``holdout`` > 0, or an npz that
+    brings its own ``split`` array (which make_subsets then uses instead of a draw)."""
+    if ds.get("holdout", 0) > 0:
+        return True
+    path = ds.get("path", "")
+    if ds.get("source") == "array" and path.endswith(".npz") and os.path.isfile(path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                return "split.npy" in z.namelist()
+        except (OSError, zipfile.BadZipFile):
+            return False  # the import step names the unreadable file
+    return False
+
+
+# The settings that take their own-images default when the user did not set them, as key
+# paths: without a held-out part every image is clustered and trains the networks (as the
+# full preset); with one the held-out images are clustered and the networks train on the rest.
+OWN_IMAGE_DEFAULTS = {
+    False: {"subsets/cluster/split": "all", "subsets/cluster/per_class": None, "subsets/train/split": "all",
+            "subsets/train/per_class": None, "subsets/train/exclude_cluster": False, "denoise/enabled": False},
+    True: {"subsets/cluster/split": "test", "subsets/cluster/per_class": None, "subsets/train/split": "train",
+           "subsets/train/per_class": None, "subsets/train/exclude_cluster": True, "denoise/enabled": False},
+}
+
+
+def is_set(layer: Any, path: str) -> bool:
+    """Whether the config ``layer`` (a mapping of mappings) names the key ``path`` (``a/b/c``)."""
+    for key in path.split("/"):
+        if not isinstance(layer, dict) or key not in layer:
+            return False
+        layer = layer[key]
+    return True
+
+
+def set_path(cfg: dict, path: str, value: Any) -> None:
+    """Set the key ``path`` (``a/b/c``) of ``cfg``, making the mappings on the way."""
+    *parents, last = path.split("/")
+    for key in parents:
+        cfg = cfg.setdefault(key, {})
+    cfg[last] = value
+
+
+def own_image_defaults(cfg: dict, user_layer: dict) -> dict[str, Any]:
+    """The subsets and de-noising settings a dataset of the user's own images (source folder
+    or array) takes because the user did not set them, as key path -> value; empty for IDX
+    data (MNIST and Fashion-MNIST keep config/config.yaml's, the study's design).
+
+    ``cfg``: the whole config (defaults included, validated); ``user_layer``: only what the
+    user set (their config files and --config, or a host workflow's ``config:``). What the
+    user set always wins; the rest follows :data:`OWN_IMAGE_DEFAULTS` by whether the data
+    have a held-out part (:func:`has_held_out`).
+    """
+    ds = cfg.get("datasets", {}).get(cfg.get("dataset"))
+    if not isinstance(ds, dict) or ds.get("source", "idx") == "idx":
+        return {}
+    defaults = OWN_IMAGE_DEFAULTS[has_held_out(ds)]
+    return {path: value for path, value in defaults.items() if not is_set(user_layer, path)}
+
+
 def resolve_dataset(cfg: dict) -> None:
     """Fill in what ``auto`` and ``null`` stand for: the dataset's label source (``labels``)
     and, when ``kmeans.k`` is null, the number of classes. Run after validation."""
@@ -191,13 +251,15 @@ def source_errors(cfg: dict) -> Iterator[str]:
         yield f"{where}/labels: folders, but {path} has a single class sub-folder (clustering needs 2 or more classes; or labels: none)"
     if labels == "none" and cfg["kmeans"]["k"] is None:
         yield f"kmeans/k: required for {name}, which has no labels (the number of clusters to find)"
-    if ds["holdout"] == 0 and source == "folder":  # an array may bring its own split
+    if not has_held_out(ds):
+        no_split = "" if source == "folder" else f" and {os.path.basename(path)} holds no split array"
         for key in ("cluster", "train"):
             if cfg["subsets"][key]["split"] == "test":
-                yield f"subsets/{key}/split: test, but {where}/holdout is 0 (no test split); use split: all or hold out a fraction"
-    if cfg["denoise"]["enabled"] and labels == "none":
-        yield (f"denoise/enabled: the de-noisers' legibility score needs labels, {name} has none; "
-               "set denoise.enabled: false")
+                yield (f"subsets/{key}/split: test, but {where}/holdout is 0{no_split} (no test split); "
+                       "use split: all or hold out a fraction")
+        if cfg["denoise"]["enabled"]:
+            yield (f"denoise/enabled: de-noisers are scored on held-out images, and {name} has none: "
+                   f"set {where}/holdout (e.g. 0.2) or denoise.enabled: false")
 
 
 def semantic_errors(cfg: dict) -> Iterator[str]:
@@ -257,7 +319,9 @@ def _method_errors(cfg: dict, n_cluster: int | None) -> Iterator[str]:
 def denoise_errors(cfg: dict) -> Iterator[str]:
     den, cluster, train = cfg["denoise"], cfg["subsets"]["cluster"], cfg["subsets"]["train"]
     splits = {cluster["split"], train["split"]}
-    if den["enabled"] and not train["exclude_cluster"] and (len(splits) == 1 or "all" in splits):
+    ds = cfg["datasets"][cfg["dataset"]]
+    no_held_out = ds.get("source", "idx") != "idx" and not has_held_out(ds)  # source_errors says so
+    if den["enabled"] and not no_held_out and not train["exclude_cluster"] and (len(splits) == 1 or "all" in splits):
         yield (f"denoise/enabled: de-noisers are scored on the clustering images, which may be training images here "
                f"(subsets.train.exclude_cluster: false, splits {cluster['split']} and {train['split']}); "
                "set denoise.enabled: false or make the sets disjoint")

@@ -1,7 +1,7 @@
 """De-noising (the study's Section 3, measured): train a de-noiser per noise rate, score it
-on held-out images against the noisy input and a 3x3 median filter, and measure how
-legible the digits stay to the supervised classifier. The table over seeds and its
-Markdown are in :mod:`aeclust.denoise_report` (torch-free).
+on held-out images against the noisy input and a 3x3 median filter, and, where the data
+have labels, measure how legible the images stay to the supervised classifier. The table
+over seeds and its Markdown are in :mod:`aeclust.denoise_report` (torch-free).
 
 Scores: PSNR and SSIM from scikit-image (``data_range`` 1, per image, then the mean
 over images); the median filter from ``scipy.ndimage``.
@@ -79,10 +79,14 @@ def check_held_out(evaluated: dict[str, np.ndarray], train: dict[str, np.ndarray
         )
 
 
+# What a subsets file holds per image; anything else (a user's class names) is kept whole.
+PER_IMAGE = ("images", "labels", "split", "index", "source")
+
+
 def eval_subset(subset: dict[str, np.ndarray], per_class: int | None) -> dict[str, np.ndarray]:
-    """``per_class`` images of each digit from ``subset`` (seeded draw; None: all of it)."""
+    """``per_class`` images of each class from ``subset`` (seeded draw; None: all of it)."""
     idx = stratified_indices(subset["labels"], np.arange(len(subset["labels"])), per_class, np.random.default_rng(0), "denoise.eval")
-    return {k: v[idx] for k, v in subset.items()}
+    return {k: v[idx] if k in PER_IMAGE else v for k, v in subset.items()}
 
 
 def example_indices(labels: np.ndarray, n: int) -> np.ndarray:
@@ -96,7 +100,7 @@ def example_indices(labels: np.ndarray, n: int) -> np.ndarray:
 
 def evaluate(
     model: nn.Module,
-    classifier: nn.Module,
+    classifier: nn.Module | None,
     images: np.ndarray,
     labels: np.ndarray,
     rate: float,
@@ -104,10 +108,11 @@ def evaluate(
     n_examples: int,
     device: torch.device | str = "cpu",
 ) -> tuple[dict, dict[str, np.ndarray]]:
-    """Score one de-noiser on held-out ``images`` (uint8 [N, 28, 28]) with noise of ``rate``.
+    """Score one de-noiser on held-out ``images`` (uint8 [N, H, W] or [N, 3, H, W]) with noise of ``rate``.
 
     Returns (metrics, examples). Metrics: ``psnr_<v>``, ``ssim_<v>`` for v in VERSIONS,
-    ``accuracy_<v>`` for v in LEGIBILITY, ``changed_fraction`` of pixels. Examples: the
+    ``accuracy_<v>`` for v in LEGIBILITY (only with a ``classifier``: data without labels
+    have none, and no legibility), ``changed_fraction`` of pixels. Examples: the
     clean, noisy, median-filtered and denoised images of :func:`example_indices`, their labels,
     ``rate`` and ``seed``.
     Raises :class:`TrainingError` when the network's output is one constant image or is
@@ -128,7 +133,7 @@ def evaluate(
     for v in VERSIONS:
         metrics[f"psnr_{v}"] = float(psnr(clean, versions[v]).mean())
         metrics[f"ssim_{v}"] = float(ssim(clean, versions[v]).mean())
-    for v in LEGIBILITY:
+    for v in LEGIBILITY if classifier is not None else ():
         metrics[f"accuracy_{v}"] = accuracy(classifier, versions[v], labels, device)
     check_denoiser_helps(metrics)
     pick = example_indices(labels, n_examples)

@@ -15,6 +15,21 @@ from .denoise_versions import LABELS, LEGIBILITY, VERSIONS  # noqa: E402
 from .methods import describe, parse  # noqa: E402
 
 
+def class_noun(dataset: str) -> str:
+    """What one class of ``dataset`` is called in figures: a digit for MNIST, else a class."""
+    return "digit" if dataset == "mnist" else "class"
+
+
+def plural(noun: str) -> str:
+    """digit -> digits, class -> classes."""
+    return noun + ("es" if noun.endswith("s") else "s")
+
+
+def _class_name(c, names) -> str:
+    """Class id ``c`` as a figure names it: the user's class name where there is one."""
+    return str(names[int(c)]) if names is not None and 0 <= int(c) < len(names) else str(c)
+
+
 def save_figure(fig, path) -> None:
     """Save a figure atomically (PNG at report size) and close it."""
     with atomic_path(path) as tmp:
@@ -62,7 +77,7 @@ def method_color(method: str) -> tuple[float, float, float]:
 
 
 def plot_confusion(cm: np.ndarray, path, method: str, seed: int, accuracy: float, all_accuracies=None) -> None:
-    """Aligned confusion matrix: true digit on rows, assigned digit on columns, counts annotated."""
+    """Aligned confusion matrix: true class on rows, assigned class on columns, counts annotated."""
     fig, ax = plt.subplots(figsize=(6, 5.2))
     im = ax.imshow(cm, cmap="Blues")
     n = cm.shape[0]
@@ -104,7 +119,7 @@ def plot_sweep(table: pd.DataFrame, path, title: str, method: str | None = None)
 
 def plot_denoise_examples(examples: dict[float, dict[str, np.ndarray]], path) -> None:
     """The study's Table 1: one row per noise rate, one column per version (clean, noisy,
-    3x3 median, autoencoder), each cell the same example digits side by side.
+    3x3 median, autoencoder), each cell the same example images side by side.
 
     ``examples``: rate -> what :func:`aeclust.denoise.evaluate` returns as examples."""
     rates = sorted(examples)
@@ -127,19 +142,27 @@ def plot_denoise_examples(examples: dict[float, dict[str, np.ndarray]], path) ->
 
 
 def plot_denoise_curves(table: pd.DataFrame, path) -> None:
-    """PSNR and legibility (supervised classifier accuracy) against noise rate, mean ± sd over seeds."""
+    """PSNR and legibility (supervised classifier accuracy) against noise rate, mean ± sd over seeds.
+
+    Without legibility scores in ``table`` (images without labels) the right panel is SSIM."""
     colours = {"clean": "0.3", "noisy": "C7", "median": "C0", "denoised": "C3"}
     p = table["rate"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for v in VERSIONS:
         left.errorbar(p, table[f"psnr_{v}_mean"], yerr=table[f"psnr_{v}_sd"], marker="o", capsize=3, color=colours[v], label=LABELS[v])
     left.set_ylabel("PSNR against the clean image (dB)")
-    for v in LEGIBILITY:
-        right.errorbar(p, table[f"accuracy_{v}_mean"], yerr=table[f"accuracy_{v}_sd"], marker="o", capsize=3, color=colours[v],
-                       label=LABELS[v], linestyle="--" if v == "clean" else "-")
-    right.axvspan(0.5, 0.6, color="0.9", zorder=0, label="study: legible up to ~50 %,\nunclear at 60 %")
+    if all(f"accuracy_{v}_mean" in table for v in LEGIBILITY):
+        for v in LEGIBILITY:
+            right.errorbar(p, table[f"accuracy_{v}_mean"], yerr=table[f"accuracy_{v}_sd"], marker="o", capsize=3, color=colours[v],
+                           label=LABELS[v], linestyle="--" if v == "clean" else "-")
+        right.axvspan(0.5, 0.6, color="0.9", zorder=0, label="study: legible up to ~50 %,\nunclear at 60 %")
+        right.set_ylabel("legibility: classifier accuracy (fraction)")
+    else:  # no labels, no classifier: how alike the structures are instead
+        for v in VERSIONS:
+            right.errorbar(p, table[f"ssim_{v}_mean"], yerr=table[f"ssim_{v}_sd"], marker="o", capsize=3, color=colours[v],
+                           label=LABELS[v])
+        right.set_ylabel("SSIM against the clean image")
     right.set_ylim(0, 1)
-    right.set_ylabel("legibility: classifier accuracy (fraction)")
     for ax in (left, right):
         ax.set_xlabel("noise rate p")
         ax.set_xticks(p)
@@ -149,12 +172,13 @@ def plot_denoise_curves(table: pd.DataFrame, path) -> None:
     save_figure(fig, path)
 
 
-def plot_accuracy(records: list[dict], methods: list[str], study: dict[str, float], path, title: str, note: str | None = None) -> None:
+def plot_accuracy(records: list[dict], methods: list[str], study: dict[str, float], path, title: str, note: str | None = None,
+                  noun: str = "digit") -> None:
     """Accuracy per method: every seed, mean ± sd over seeds, and the study's number where it reported one.
 
     ``records``: metrics dicts (method, seed, accuracy); ``methods``: the order, top to bottom;
     ``study``: the study's numbers to mark (empty where the experiment is not the study's,
-    then ``note`` says why, under the title).
+    then ``note`` says why, under the title); ``noun``: what a class is (:func:`class_noun`).
     """
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(methods) + 1.6))
     y = np.arange(len(methods))[::-1]
@@ -177,7 +201,7 @@ def plot_accuracy(records: list[dict], methods: list[str], study: dict[str, floa
     ax.set_yticklabels([describe(m) for m in methods])
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.8, len(methods) - 0.3)
-    ax.set_xlabel("accuracy (fraction of images; clusters aligned to digits by Hungarian matching)")
+    ax.set_xlabel(f"accuracy (fraction of images; clusters aligned to {plural(noun)} by Hungarian matching)")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=8, frameon=False)
     ax.set_title(title if not note else f"{title}\n{note}", fontsize=10 if not note else 8, wrap=True)
@@ -206,40 +230,64 @@ def plot_training(histories: dict[int, pd.DataFrame], epochs: int, path) -> None
     save_figure(fig, path)
 
 
-def plot_embeddings(points: np.ndarray, labels: np.ndarray, explained: np.ndarray, path, title: str) -> None:
-    """A 2-D view (first two principal components) of a feature set, coloured by digit."""
+def plot_embeddings(points: np.ndarray, labels: np.ndarray, explained: np.ndarray, path, title: str, noun: str = "digit",
+                    names=None) -> None:
+    """A 2-D view (first two principal components) of a feature set, coloured by class.
+
+    ``noun``: what a class is (:func:`class_noun`); ``names``: class id -> name (a user's
+    classes). Images without labels (all ids negative) are drawn in one colour, unnamed."""
     fig, ax = plt.subplots(figsize=(6.2, 5.6))
     cmap = plt.get_cmap("tab10")
-    for digit in np.unique(labels):
-        at = labels == digit
-        ax.scatter(points[at, 0], points[at, 1], s=12, color=cmap(int(digit) % 10), alpha=0.6, label=str(digit), linewidths=0)
-    for digit in np.unique(labels):
-        cx, cy = np.median(points[labels == digit], axis=0)
-        ax.text(cx, cy, str(digit), fontsize=14, fontweight="bold", ha="center", va="center", color=cmap(int(digit) % 10),
-                path_effects=[patheffects.withStroke(linewidth=3, foreground="white")])
+    if (labels < 0).all():
+        ax.scatter(points[:, 0], points[:, 1], s=12, color=PIXEL_HUE, alpha=0.6, linewidths=0)
+    else:
+        for c in np.unique(labels):
+            at = labels == c
+            ax.scatter(points[at, 0], points[at, 1], s=12, color=cmap(int(c) % 10), alpha=0.6, label=_class_name(c, names),
+                       linewidths=0)
+        for c in np.unique(labels):
+            cx, cy = np.median(points[labels == c], axis=0)
+            ax.text(cx, cy, _class_name(c, names), fontsize=14 if names is None else 10, fontweight="bold", ha="center",
+                    va="center", color=cmap(int(c) % 10), path_effects=[patheffects.withStroke(linewidth=3, foreground="white")])
+        ax.legend(title=noun, fontsize=8, title_fontsize=8, markerscale=1.5, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.set_xlabel(f"principal component 1 ({100 * explained[0]:.1f} % of variance)")
     ax.set_ylabel(f"principal component 2 ({100 * explained[1]:.1f} % of variance)")
-    ax.legend(title="digit", fontsize=8, title_fontsize=8, markerscale=1.5, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.grid(alpha=0.3)
     ax.set_title(title, fontsize=10)
     save_figure(fig, path)
 
 
-def plot_samples(images: np.ndarray, labels: np.ndarray, per_class: int, path, title: str) -> None:
-    """A grid of digits (uint8 intensities): one row per class, its first ``per_class`` images."""
-    classes = np.unique(labels)
-    fig, axes = plt.subplots(len(classes), 1, figsize=(0.6 * per_class + 0.6, 0.62 * len(classes) + 0.5), squeeze=False,
+def samples_title(n: int, total: int, noun: str, labelled: bool = True) -> str:
+    """The sample grid's title: the first ``n`` images of each class (or of all, without labels)."""
+    each = f"of each {noun}" if labelled else "images"
+    return f"Training subset: the first {n} {each} ({total} images in all)"
+
+
+def plot_samples(images: np.ndarray, labels: np.ndarray, per_class: int, path, title: str, names=None,
+                 unlabelled_rows: int = 5) -> None:
+    """A grid of images (uint8 intensities, grey or RGB in colour): one row per class, its
+    first ``per_class`` images, the row named by the class (``names``: class id -> name).
+    Without labels (all ids negative): ``unlabelled_rows`` unnamed rows of the first images."""
+    if (labels < 0).all():
+        n = min(len(labels), per_class * unlabelled_rows)
+        rows = [np.arange(i, min(i + per_class, n)) for i in range(0, n, per_class)]
+        names_of_rows = [""] * len(rows)
+    else:
+        classes = np.unique(labels)
+        rows = [np.flatnonzero(labels == c)[:per_class] for c in classes]
+        names_of_rows = [_class_name(c, names) for c in classes]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(0.6 * per_class + 0.6, 0.62 * len(rows) + 0.5), squeeze=False,
                              layout="constrained")
     if images.ndim == 4:  # colour [N, C, H, W] -> [N, H, W, C]
         images = np.moveaxis(images, 1, 3)
-    for ax, digit in zip(axes[:, 0], classes):
-        picked = images[labels == digit][:per_class].astype(float)
-        pad = np.full((len(picked), images.shape[1], 2, *images.shape[3:]), 255.0)  # a white gap between digits
+    for ax, idx, name in zip(axes[:, 0], rows, names_of_rows):
+        picked = images[idx].astype(float)
+        pad = np.full((len(picked), images.shape[1], 2, *images.shape[3:]), 255.0)  # a white gap between images
         strip = np.concatenate([np.concatenate([im, p], axis=1) for im, p in zip(picked, pad)], axis=1)[:, :-2]
         shown = strip if strip.ndim == 2 else strip.astype(np.uint8)  # colour: RGB as it is
         ax.imshow(shown, cmap="gray", vmin=0, vmax=255, interpolation="nearest")  # white ink on black, as the de-noising grid
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_ylabel(str(digit), rotation=0, ha="right", va="center", fontsize=11)
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=11)
     fig.suptitle(title, fontsize=10)
     save_figure(fig, path)
