@@ -3,8 +3,8 @@ import pytest
 
 from scipy import stats
 
-from aeclust.intervals import interval, mean_sd_ci, paired, welch
-from aeclust.metrics import align, evaluate
+from aeclust.intervals import interval, mean_sd_ci, paired, t_quantile, welch
+from aeclust.metrics import align, ari, counts, evaluate, nmi
 
 
 def test_permuted_labelling_is_perfect():
@@ -92,3 +92,40 @@ def test_paired_and_welch_differ_where_seeds_share_randomness():
     w = welch(np.mean(list(a.values())), np.std(list(a.values()), ddof=1), 3, np.mean(list(b.values())), np.std(list(b.values()), ddof=1), 3)
     assert w["test"] == "Welch" and w["ci_low"] < 0 < w["ci_high"]  # unpaired: not distinguishable
     assert paired(a, {0: 0.6})["n_a"] == 1 and np.isnan(paired(a, {0: 0.6})["ci_low"])  # only shared seeds count
+
+
+def test_t_distribution_is_scipy_stats_own():
+    # intervals takes t from scipy.special (a lighter import than scipy.stats): the same numbers
+    for n in range(2, 40):
+        for confidence in (0.9, 0.95, 0.99):
+            assert t_quantile(n, confidence) == float(stats.t.ppf(0.5 + confidence / 2, n - 1)), (n, confidence)
+    w = welch(0.60, 0.02, 3, 0.63, 0.05, 4)
+    ref = stats.ttest_ind_from_stats(0.63, 0.05, 4, 0.60, 0.02, 3, equal_var=False)
+    assert w["p"] == pytest.approx(ref.pvalue, rel=1e-12) and 0.2 < w["p"] < 0.5
+    se = np.sqrt(0.02**2 / 3 + 0.05**2 / 4)
+    assert w["ci_high"] - w["diff"] == pytest.approx(stats.t.ppf(0.975, w["df"]) * se, rel=1e-12)
+
+
+def test_nmi_ari_and_counts_are_scikit_learns():
+    # metrics.py computes them in numpy (importing scikit-learn took most of a job's time)
+    from sklearn.metrics import adjusted_rand_score, confusion_matrix, normalized_mutual_info_score
+
+    rng = np.random.default_rng(0)
+    cases = [(rng.integers(0, 10, n), rng.integers(0, k, n)) for n, k in [(500, 10), (1000, 12), (37, 3), (2, 2)]]
+    labels = rng.integers(0, 10, 300)
+    cases += [
+        (labels, np.where(rng.random(300) < 0.8, labels, rng.integers(0, 10, 300))),  # mostly right
+        (labels, labels * 7 - 3),  # the same partition under other (negative, sparse) ids
+        (labels, np.zeros(300, int)),  # one cluster
+        (np.zeros(5, int), np.zeros(5, int)),  # nothing split on either side
+        (labels, np.arange(300)),  # every image its own cluster
+    ]
+    for a, b in cases:
+        assert nmi(a, b) == pytest.approx(normalized_mutual_info_score(a, b), rel=1e-12, abs=1e-15)
+        assert ari(a, b) == adjusted_rand_score(a, b)  # exact: integer pair counts
+    assert nmi(*cases[4]) > 0.5 and nmi(*cases[5]) == 1.0 == ari(*cases[5]) and nmi(*cases[6]) == 0.0
+    a, b = cases[1]
+    assert np.array_equal(counts(a, b, 10, 12), confusion_matrix(a, b, labels=np.arange(12))[:10, :12])
+    b = b.copy()
+    b[:5] = [-1, 12, 13, 99, -7]  # ids outside the table are not counted, as scikit-learn does
+    assert np.array_equal(counts(a, b, 10, 10), confusion_matrix(a, b, labels=np.arange(10)))

@@ -293,6 +293,38 @@ def test_every_rule_tracks_what_its_script_runs(tmp_path):
     assert not wrong, f"code=lib(...) differs from what the scripts import: {wrong}"
 
 
+# The target rules name what a run makes and run nothing themselves.
+TARGET_RULES = {"all", "default"}
+
+
+def _every_rule_text() -> dict[str, str]:
+    """Rule name -> its body, from the Snakefiles and every .smk file, rules indented under
+    an ``if`` (download_dataset, import_images) too; comments removed."""
+    found = {}
+    for smk in [REPO / "Snakefile", REPO / "workflow" / "Snakefile", *(REPO / "workflow" / "rules").glob("*.smk")]:
+        text = re.sub(r"#.*", "", smk.read_text())
+        found.update((m.group(2), m.group(3)) for m in re.finditer(r"^( *)rule (\w+):\n((?:\1 +\S.*\n|[ \t]*\n)*)", text, re.M))
+    return found
+
+
+def test_every_rule_declares_log_threads_and_resources(tmp_path):
+    texts = _every_rule_text()
+    # the parser misses no rule Snakemake sees (names start a line of --list-rules; docstrings are indented)
+    listed = {ln.split()[0] for ln in snakemake(tmp_path, "--list-rules").stdout.splitlines() if ln[:1].strip()}
+    assert {"download_dataset", "make_subsets", "summarize"} <= listed <= texts.keys(), listed - texts.keys()
+    assert "import_images" in texts  # the other branch of data.smk's `if`
+    missing = {}
+    for rule, body in texts.items():
+        if rule in TARGET_RULES:
+            continue
+        res = re.search(r"^(\s+)resources:\n((?:\1\s+.*\n)+)", body, re.M)
+        lacks = [k for k in ("log", "threads") if not re.search(rf"^\s+{k}:", body, re.M)]
+        lacks += [k for k in ("mem_mb", "runtime") if not res or not re.search(rf"\b{k}\s*=", res.group(2))]
+        if lacks:
+            missing[rule] = lacks
+    assert not missing, f"rules without log:, threads: or resources mem_mb/runtime: {missing}"
+
+
 def test_init_holds_no_code():
     """lib() leaves __init__.py out; safe while it holds only the docstring and the version."""
     body = ast.parse((LIBRARY / "__init__.py").read_text()).body

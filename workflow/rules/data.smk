@@ -19,6 +19,11 @@ if SOURCE == "idx":
         conda:
             "../envs/aeclust.yaml"
         threads: 1
+        resources:
+            # peak RSS 0.16 GB (MNIST: a whole .gz in memory, then decompressed); runtime in
+            # minutes covers the worst case: 4 files x 2 mirrors x 3 attempts x 30 s timeout
+            mem_mb=1000,
+            runtime=30,
         params:
             files=list(DS["files"].values()),
             sha256=DS["sha256"],

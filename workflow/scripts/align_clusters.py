@@ -5,9 +5,7 @@ from aeclust.runtime import script_setup
 smk = snakemake  # noqa: F821
 log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
 
-import pandas as pd
-
-from aeclust.io import load_npz, save_json, save_table
+from aeclust.io import load_npz, save_csv, save_json
 from aeclust.metrics import evaluate
 from aeclust.provenance import provenance
 
@@ -19,6 +17,5 @@ if "inertia" in data:
     metrics["inertia"] = float(data["inertia"])
 log.info("accuracy %.4f NMI %.4f ARI %.4f", metrics["accuracy"], metrics["nmi"], metrics["ari"])
 save_json(smk.output.metrics, metrics)
-table = pd.DataFrame(cm, columns=[f"pred_{c}" for c in range(cm.shape[1])])
-table.insert(0, "true", range(cm.shape[0]))
-save_table(smk.output.confusion, table)
+columns = ["true", *(f"pred_{c}" for c in range(cm.shape[1]))]
+save_csv(smk.output.confusion, columns, [[true, *row] for true, row in enumerate(cm.tolist())])

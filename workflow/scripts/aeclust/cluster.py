@@ -1,10 +1,12 @@
-"""Feature sets and clustering: pixels, PCA, K-Means."""
+"""Feature sets and clustering: pixels, PCA, K-Means.
+
+scikit-learn (about 1 s to import, most of a small job's time) is imported by the
+functions that run it: jobs that only read features (load_features) do without it.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
 
 
 def pixels(images: np.ndarray) -> np.ndarray:
@@ -19,6 +21,8 @@ def reduce_pca(features: np.ndarray, n_components: int, seed: int) -> tuple[np.n
             f"pca.components: {n_components} asked for, the features allow at most {min(features.shape)} "
             f"({features.shape[0]} samples x {features.shape[1]} dimensions)"
         )
+    from sklearn.decomposition import PCA
+
     pca = PCA(n_components=n_components, random_state=seed)
     reduced = pca.fit_transform(features)
     return reduced.astype(np.float32), pca.explained_variance_ratio_.astype(np.float32)
@@ -28,6 +32,8 @@ def kmeans(features: np.ndarray, k: int, n_init: int, max_iter: int, seed: int) 
     """K-Means (k-means++ init, best of ``n_init``); returns (cluster ids, inertia)."""
     if len(features) < k:
         raise ValueError(f"kmeans.k: {k} clusters for {len(features)} images (allowed: 2..{len(features)})")
+    from sklearn.cluster import KMeans
+
     km = KMeans(n_clusters=k, n_init=n_init, max_iter=max_iter, random_state=seed)
     assignments = km.fit_predict(features)
     return assignments.astype(np.int64), float(km.inertia_)

@@ -67,6 +67,17 @@ def save_table(path: str | os.PathLike, df) -> None:
         df.to_csv(tmp, sep=sep, index=False)
 
 
+def save_csv(path: str | os.PathLike, columns: list[str], rows) -> None:
+    """Write ``rows`` of plain values (ints, strings) under the header ``columns`` as CSV,
+    atomically: the bytes pandas' ``to_csv(index=False)`` writes for them, without pandas."""
+    import csv
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(columns)
+        out.writerows(rows)
+
+
 def save_text(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
