@@ -4,7 +4,7 @@ import pytest
 from scipy import stats
 
 from aeclust.intervals import interval, mean_sd_ci, paired, t_quantile, welch
-from aeclust.metrics import align, ari, counts, evaluate, nmi
+from aeclust.metrics import align, counts, evaluate
 
 
 def test_permuted_labelling_is_perfect():
@@ -106,24 +106,12 @@ def test_t_distribution_is_scipy_stats_own():
     assert w["ci_high"] - w["diff"] == pytest.approx(stats.t.ppf(0.975, w["df"]) * se, rel=1e-12)
 
 
-def test_nmi_ari_and_counts_are_scikit_learns():
-    # metrics.py computes them in numpy (importing scikit-learn took most of a job's time)
-    from sklearn.metrics import adjusted_rand_score, confusion_matrix, normalized_mutual_info_score
+def test_counts_are_scikit_learns_confusion_matrix():
+    # metrics.counts is np.bincount, so that alignment needs no scikit-learn import
+    from sklearn.metrics import confusion_matrix
 
     rng = np.random.default_rng(0)
-    cases = [(rng.integers(0, 10, n), rng.integers(0, k, n)) for n, k in [(500, 10), (1000, 12), (37, 3), (2, 2)]]
-    labels = rng.integers(0, 10, 300)
-    cases += [
-        (labels, np.where(rng.random(300) < 0.8, labels, rng.integers(0, 10, 300))),  # mostly right
-        (labels, labels * 7 - 3),  # the same partition under other (negative, sparse) ids
-        (labels, np.zeros(300, int)),  # one cluster
-        (np.zeros(5, int), np.zeros(5, int)),  # nothing split on either side
-        (labels, np.arange(300)),  # every image its own cluster
-    ]
-    for a, b in cases:
-        assert nmi(a, b) == pytest.approx(normalized_mutual_info_score(a, b), rel=1e-12, abs=1e-15)
-        assert ari(a, b) == adjusted_rand_score(a, b)  # exact: integer pair counts
-    assert nmi(*cases[4]) > 0.5 and nmi(*cases[5]) == 1.0 == ari(*cases[5]) and nmi(*cases[6]) == 0.0
+    cases = [(rng.integers(0, 10, 500), rng.integers(0, 10, 500)), (rng.integers(0, 10, 1000), rng.integers(0, 12, 1000))]
     a, b = cases[1]
     assert np.array_equal(counts(a, b, 10, 12), confusion_matrix(a, b, labels=np.arange(12))[:10, :12])
     b = b.copy()
