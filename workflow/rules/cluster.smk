@@ -185,6 +185,7 @@ rule summarize:
         denoising=denoising_table(),
         code=lib(
             "claims.py",
+            "denoise_versions.py",
             "intervals.py",
             "io.py",
             "methods.py",

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .denoise_versions import has_legibility
 from .intervals import interval, mean_sd_ci, paired, paired_from_differences
 from .methods import describe, parse
 from .study import STUDY_ACCURACY
@@ -201,7 +202,7 @@ def _interval(row: pd.Series, key: str) -> tuple[float, float, float, float]:
 def denoising_claims(table: pd.DataFrame | None) -> list[Claim]:
     if table is None or table.empty:
         return [Claim("3", "The de-noised digits are legible up to about 50 % noise, unclear at 60 %.", "no de-noising in this run.", NOT_RUN)]
-    if not all(f"accuracy_{v}_mean" in table for v in ("clean", "denoised")):  # images without labels
+    if not has_legibility(table):  # images without labels
         return [Claim("3", "The de-noised digits are legible up to about 50 % noise, unclear at 60 %.",
                       "no legibility scores in this run (no labels, so no supervised classifier).", NOT_RUN)]
     out = []

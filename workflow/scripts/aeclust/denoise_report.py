@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .denoise_versions import LEGIBILITY, VERSIONS
+from .denoise_versions import LEGIBILITY, VERSIONS, has_legibility
 from .intervals import mean_sd_ci
 
 DIFFERENCES = {"gain_over_noisy": ("psnr_denoised", "psnr_noisy"), "gain_over_median": ("psnr_denoised", "psnr_median")}
 IMAGE_METRICS = ("changed_fraction", *(f"psnr_{v}" for v in VERSIONS), *DIFFERENCES, *(f"ssim_{v}" for v in VERSIONS))
 LEGIBILITY_METRICS = tuple(f"accuracy_{v}" for v in LEGIBILITY)
 METRICS = (*IMAGE_METRICS, *LEGIBILITY_METRICS)
-
-
-def has_legibility(table: pd.DataFrame) -> bool:
-    """Whether a de-noising table holds the classifier's legibility scores (labelled data)."""
-    return all(f"{key}_mean" in table for key in LEGIBILITY_METRICS)
 
 
 def denoise_table(records: list[dict]) -> pd.DataFrame:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from .io import atomic_path  # noqa: E402
-from .denoise_versions import LABELS, LEGIBILITY, VERSIONS  # noqa: E402
+from .denoise_versions import LABELS, LEGIBILITY, VERSIONS, has_legibility  # noqa: E402
 from .methods import describe, parse  # noqa: E402
 
 
@@ -159,7 +159,7 @@ def plot_denoise_curves(table: pd.DataFrame, path) -> None:
     for v in VERSIONS:
         left.errorbar(p, table[f"psnr_{v}_mean"], yerr=table[f"psnr_{v}_sd"], marker="o", capsize=3, color=colours[v], label=LABELS[v])
     left.set_ylabel("PSNR against the clean image (dB)")
-    if all(f"accuracy_{v}_mean" in table for v in LEGIBILITY):
+    if has_legibility(table):
         for v in LEGIBILITY:
             right.errorbar(p, table[f"accuracy_{v}_mean"], yerr=table[f"accuracy_{v}_sd"], marker="o", capsize=3, color=colours[v],
                            label=LABELS[v], linestyle="--" if v == "clean" else "-")
