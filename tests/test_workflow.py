@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -134,10 +135,13 @@ def _repo_copy(dest: Path) -> Path:
 
 
 def _edit(path: Path) -> None:
-    """A real edit (Snakemake ignores a newer mtime when the content is unchanged), an hour later."""
+    """A real edit (Snakemake ignores a newer mtime when the content is unchanged), an hour
+    after now: newer than every output of the tiny run, however old the checkout's file is
+    (an hour after the file's own mtime was older than the outputs in a checkout edited
+    hours before the run, and the test failed there)."""
     st = path.stat()
     path.write_text(path.read_text() + "\n# an edit\n")
-    os.utime(path, (st.st_atime, st.st_mtime + 3600))
+    os.utime(path, (st.st_atime, max(st.st_mtime, time.time()) + 3600))
 
 
 def test_library_edit_marks_exactly_its_users_stale(tiny_run, tmp_path):
