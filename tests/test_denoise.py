@@ -246,7 +246,7 @@ def test_denoise_settings_rerun_only_their_jobs(tiny_run, tmp_path):
 @pytest.mark.parametrize("text,message", [
     ("denoise: {rates: [0.2, 1.0]}", "config error at denoise/rates/1: 1.0 is greater than or equal to the maximum of 1"),
     ("denoise: {rates: [0.0]}", "config error at denoise/rates/0: 0.0 is less than or equal to the minimum of 0"),
-    ("denoise: {eval_per_class: 11}", "denoise/eval_per_class: 11 images per digit, the clustering subset holds 10 (allowed: 1..10)"),
+    ("denoise: {eval_per_class: 11}", "denoise/eval_per_class: 11 images per class, the clustering subset holds 10 (allowed: 1..10)"),
     ("denoise: {arch: mlp}", "config error at denoise/arch: 'mlp' is not one of ['denoiser', 'conv']"),
 ])
 def test_bad_denoise_config_fails_at_once(tmp_path, text, message):

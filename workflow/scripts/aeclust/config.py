@@ -330,7 +330,7 @@ def denoise_errors(cfg: dict) -> Iterator[str]:
         yield f"denoise/rates: {den['rates']} name the same rate twice at 6 decimals ({labels})"
     per_class = den["eval_per_class"]
     if per_class is not None and cluster["per_class"] is not None and per_class > cluster["per_class"]:
-        yield f"denoise/eval_per_class: {per_class} images per digit, the clustering subset holds {cluster['per_class']} (allowed: 1..{cluster['per_class']})"
+        yield f"denoise/eval_per_class: {per_class} images per class, the clustering subset holds {cluster['per_class']} (allowed: 1..{cluster['per_class']})"
 
 
 def selflabel_errors(cfg: dict) -> Iterator[str]:
