@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--csv", type=Path, default=DEFAULT_CSV, help=f"append results here (default {DEFAULT_CSV.relative_to(REPO)})")
     ap.add_argument("--workdir", type=Path, help="run the workflows here (default: a temporary folder, removed after)")
     ap.add_argument("--cores", type=int, default=4, help="snakemake --cores (default 4, the README's quick start)")
-    ap.add_argument("--threads", type=int, default=2, help="threads of the kernel measurements (default 2: the training rules' threads)")
+    ap.add_argument("--threads", type=int, default=2, help="threads of the kernel measurements (default 2: N2D's MLP and the self-labeling CNN; the study's conv networks train on 1 thread, two jobs at a time: --threads 1)")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the kernels run (the workflow picks its own)")
     ap.add_argument("--mirror", default=os.environ.get("AECLUST_MIRROR") or str(REPO.parent / "shared" / "data" / "mnist"),
                     help="local MNIST mirror (default: $AECLUST_MIRROR, else ../shared/data/mnist)")

@@ -253,3 +253,13 @@ def test_tiny_dag_through_slurm_equals_local_run(slurm, tiny_run, tiny_results, 
         assert a.keys() == b.keys() and np.allclose([b[k] for k in a], [a[k] for k in a], rtol=1e-9, atol=1e-12), rel
     pd.testing.assert_frame_equal(pd.read_csv(results / "pca_sweep.csv"), pd.read_csv(tiny_results / "pca_sweep.csv"),
                                   check_exact=False, rtol=1e-9, atol=1e-12)
+
+
+def test_small_networks_train_on_one_thread_n2d_on_two(tmp_path):
+    # two 1-thread jobs of the small conv networks train 1.3x the samples of one 2-thread job
+    # on 2 cores (docs/performance.md); N2D's MLP has matrices big enough for two threads
+    threads = {j["rule"]: j["threads"] for j in planned_jobs(tmp_path)}
+    assert threads["train_denoiser"] == threads["train_autoencoder"] == threads["extract_embeddings"] == 1, threads
+    (tmp_path / "full").mkdir()
+    full = {j["rule"]: j["threads"] for j in planned_jobs(tmp_path / "full", configfile=REPO / "config" / "full.yaml")}
+    assert full["train_autoencoder"] == 2 and full["extract_embeddings"] == 1, full

@@ -19,7 +19,11 @@ rule train_autoencoder:
         f"{BENCH}/train_autoencoder/e{{epochs}}_s{{seed}}.tsv"
     conda:
         "../envs/aeclust.yaml"
-    threads: 2
+    # The conv autoencoder's small convolutions are bound by per-operation cost: two
+    # 1-thread jobs on 2 cores train 1.3x the samples of one 2-thread job, and the DAG has
+    # other networks to train meanwhile (docs/performance.md). N2D's MLP (full preset) has
+    # matrix products big enough for two threads and trains alone.
+    threads: 1 if config["autoencoder"]["arch"] == "conv" else 2
     resources:
         mem_mb=3000,
         runtime=60,
@@ -47,7 +51,8 @@ rule extract_embeddings:
         f"{LOGS}/extract_embeddings/e{{epochs}}_s{{seed}}.log",
     conda:
         "../envs/aeclust.yaml"
-    threads: 2
+    # one forward pass over the images: start-up dominates, a second thread would idle
+    threads: 1
     resources:
         mem_mb=3000,
         runtime=15,
