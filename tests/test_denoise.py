@@ -237,7 +237,7 @@ def test_denoising_dag_outputs(tiny_results):
 def test_denoise_settings_rerun_only_their_jobs(tiny_run, tmp_path):
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "denoise: {examples: 3}"))
     # summarize reads denoising.csv for the study's legibility claim, so it follows
-    assert jobs == {"evaluate_denoiser": 4, "summarize_denoising": 1, "plot_denoising": 1, "summarize": 1, "default": 1}
+    assert jobs == {"evaluate_denoiser": 2, "summarize_denoising": 1, "plot_denoising": 1, "summarize": 1, "default": 1}
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "denoise: {rates: [0.2, 0.5, 0.3]}"))
     assert jobs["train_denoiser"] == 2 and jobs["evaluate_denoiser"] == 2
     assert "train_classifier" not in jobs and "train_autoencoder" not in jobs
@@ -257,5 +257,5 @@ def test_bad_denoise_config_fails_at_once(tmp_path, text, message):
 
 def test_default_config_trains_one_denoiser_per_rate_and_seed(tmp_path):
     jobs = dry_run_jobs(tmp_path, configfile=None)
-    assert jobs["train_denoiser"] == 18 and jobs["evaluate_denoiser"] == 18  # 6 rates x 3 seeds
+    assert jobs["train_denoiser"] == 18 and jobs["evaluate_denoiser"] == 3  # 6 rates x 3 seeds; one evaluation per seed
     assert jobs["summarize_denoising"] == 1 and jobs["plot_denoising"] == 1

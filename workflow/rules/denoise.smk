@@ -49,9 +49,11 @@ rule train_denoiser:
 
 
 rule evaluate_denoiser:
-    """PSNR, SSIM and (with labels) classifier accuracy of noisy, 3x3-median and denoised held-out images."""
+    """PSNR, SSIM and (with labels) classifier accuracy of noisy, 3x3-median and denoised
+    held-out images, for every noise rate of one seed (one process: the rates share its
+    start-up, the held-out images and the classifier)."""
     input:
-        model=rules.train_denoiser.output.model,
+        models=expand(f"{DN}/models/p{{rate}}_s{{{{seed}}}}.pt", rate=RATES),
         classifier=legibility_classifier(),
         eval=f"{R}/subsets/cluster_s{{seed}}.npz",
         train=f"{R}/subsets/train_s{{seed}}.npz",
@@ -67,12 +69,12 @@ rule evaluate_denoiser:
             "train.py",
         ),
     output:
-        metrics=f"{DN}/metrics/p{{rate}}_s{{seed}}.json",
-        examples=f"{DN}/examples/p{{rate}}_s{{seed}}.npz",
+        metrics=expand(f"{DN}/metrics/p{{rate}}_s{{{{seed}}}}.json", rate=RATES),
+        examples=expand(f"{DN}/examples/p{{rate}}_s{{{{seed}}}}.npz", rate=RATES),
     log:
-        f"{LOGS}/evaluate_denoiser/p{{rate}}_s{{seed}}.log",
+        f"{LOGS}/evaluate_denoiser/s{{seed}}.log",
     benchmark:
-        f"{BENCH}/evaluate_denoiser/p{{rate}}_s{{seed}}.tsv"
+        f"{BENCH}/evaluate_denoiser/s{{seed}}.tsv"
     conda:
         "../envs/aeclust.yaml"
     threads: 1
@@ -81,6 +83,7 @@ rule evaluate_denoiser:
         runtime=10,
         gpu=gpus(),
     params:
+        rates=config["denoise"]["rates"],
         per_class=config["denoise"]["eval_per_class"],
         examples=config["denoise"]["examples"],
         device=config["device"],

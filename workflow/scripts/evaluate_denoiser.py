@@ -1,5 +1,5 @@
 """Rule evaluate_denoiser: PSNR, SSIM and (with labels) legibility of noisy, median-filtered
-and denoised held-out images for one noise rate and seed."""
+and denoised held-out images, for each noise rate of one seed."""
 
 from aeclust.runtime import script_setup
 
@@ -12,14 +12,15 @@ from aeclust.models import load_checkpoint
 from aeclust.runtime import resolve_device
 from aeclust.provenance import provenance
 
-p, w = smk.params, smk.wildcards
+p, seed = smk.params, int(smk.wildcards.seed)
 device = resolve_device(p.device)
 held_out = eval_subset(load_npz(smk.input.eval), p.per_class)
 check_held_out(held_out, load_npz(smk.input.train))
-model, _ = load_checkpoint(smk.input.model, device=device)
 # the supervised classifier scores legibility; data without labels have none
 classifier = load_checkpoint(smk.input.classifier[0], device=device)[0] if smk.input.classifier else None
-metrics, examples = evaluate(model, classifier, held_out["images"], held_out["labels"], float(w.rate), int(w.seed), p.examples, device)
-save_json(smk.output.metrics, {**metrics, **provenance()})
-save_npz(smk.output.examples, **examples)
-log.info("%s", metrics)
+for rate, model_path, metrics_path, examples_path in zip(p.rates, smk.input.models, smk.output.metrics, smk.output.examples):
+    model, _ = load_checkpoint(model_path, device=device)
+    metrics, examples = evaluate(model, classifier, held_out["images"], held_out["labels"], float(rate), seed, p.examples, device)
+    save_json(metrics_path, {**metrics, **provenance()})
+    save_npz(examples_path, **examples)
+    log.info("rate %s: %s", rate, metrics)
