@@ -157,7 +157,7 @@ def test_library_edit_marks_exactly_its_users_stale(tiny_run, tmp_path):
 
     _edit(tmp_path / "repo" / "workflow" / "scripts" / "aeclust" / "models.py")
     jobs = dry_run_jobs(tiny_run, *args, snakefile=snakefile)
-    assert jobs["train_autoencoder"] == 4 and jobs["train_classifier"] == 2 and jobs["train_denoiser"] == 4
+    assert jobs["train_autoencoder"] == 4 and jobs["train_classifier"] == 2 and jobs["train_denoiser"] == 2
     assert "download_dataset" not in jobs and "make_subsets" not in jobs
 
 

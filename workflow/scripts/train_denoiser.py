@@ -1,4 +1,5 @@
-"""Rule train_denoiser: fit one de-noiser (noisy input, clean target), refuse collapsed results."""
+"""Rule train_denoiser: fit one seed's de-noiser for each noise rate (noisy input, clean
+target), refuse collapsed results."""
 
 from aeclust.runtime import script_setup
 
@@ -19,14 +20,18 @@ from aeclust.runtime import resolve_device, resolve_precision
 p, out = smk.params, smk.output
 device = resolve_device(p.device)
 precision = resolve_precision(p.precision, device, key="denoise.precision")
-settings = {**p.model, "rate": float(smk.wildcards.rate), "seed": int(smk.wildcards.seed), "epochs": p.epochs,
-            "batch_size": p.batch_size, "lr": p.lr, "precision": precision}
 images = torch.from_numpy(load_npz(smk.input.train)["images"])
-settings.update(input_settings(images))  # a user's own image size and channels; nothing for MNIST
-resume = Path(out.model + ".resume")
-log.info("training %s on %d images on %s", settings, len(images), device)
-model, history = train_denoiser(images, settings, device=device, checkpoint=resume)
-save_checkpoint(out.model, model.cpu(), settings)
-save_json(out.settings, {**settings, "device": str(device), "threads": torch.get_num_threads(), "n_train": len(images), **provenance()})
-save_table(out.loss, pd.DataFrame(history))
-resume.unlink(missing_ok=True)
+resumes = [Path(model + ".resume") for model in out.model]
+for rate, resume, model_path, settings_path, loss_path in zip(p.rates, resumes, out.model, out.settings, out.loss):
+    settings = {**p.model, "rate": float(rate), "seed": int(smk.wildcards.seed), "epochs": p.epochs,
+                "batch_size": p.batch_size, "lr": p.lr, "precision": precision}
+    settings.update(input_settings(images))  # a user's own image size and channels; nothing for MNIST
+    log.info("training %s on %d images on %s", settings, len(images), device)
+    # the resume file stays until every rate is done: a job stopped at a later rate
+    # continues there, and the finished rates are restored from theirs, not retrained
+    model, history = train_denoiser(images, settings, device=device, checkpoint=resume)
+    save_checkpoint(model_path, model.cpu(), settings)
+    save_json(settings_path, {**settings, "device": str(device), "threads": torch.get_num_threads(), "n_train": len(images), **provenance()})
+    save_table(loss_path, pd.DataFrame(history))
+for resume in resumes:
+    resume.unlink(missing_ok=True)
