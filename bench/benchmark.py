@@ -90,9 +90,11 @@ def matmul_gflops(n: int, reps: int, device: torch.device, min_seconds: float = 
     return statistics.median(rates)
 
 
-def networks() -> list[tuple[str, dict, int, str, str]]:
-    """(label, settings, batch size, precision, loss) of every network the default config trains,
-    in the precision it trains in here, then the study's mlp and N2D's (float32, as yardsticks)."""
+def networks() -> list[tuple[str, dict, int, str, str, int]]:
+    """(label, settings, batch size, precision, loss, threads) of every network the default
+    config trains, in the precision and on the threads it trains with here (the rules'
+    ``threads:``: the small conv networks and the classifier 1, two jobs at a time; an mlp
+    autoencoder 2), then the study's mlp and N2D's (float32, as yardsticks)."""
     cfg = yaml.safe_load((CONFIG / "config.yaml").read_text())
     ae, dn, cl = cfg["autoencoder"], cfg["denoise"], cfg["classifier"]
     cpu = torch.device("cpu")
@@ -104,11 +106,11 @@ def networks() -> list[tuple[str, dict, int, str, str]]:
     dn_prec = resolve_precision(dn.get("precision", "fp32"), cpu, key="denoise.precision")
     dn_label = dn["arch"] + (" " + "-".join(map(str, dn["channels"])) if "channels" in dn else "")
     return [
-        ("conv " + "-".join(map(str, ae["channels"])) + " (study autoencoder)", conv, ae["batch_size"], ae_prec, "mse"),
-        (f"{dn_label} (de-noiser)", denoiser, dn["batch_size"], dn_prec, "mse"),
-        ("classifier 784-" + "-".join(map(str, [*cl["hidden"], 10])), classifier, cl["batch_size"], "fp32", "ce"),
-        ("mlp 784-" + "-".join(map(str, [*ae["mlp_dims"], ae["latent"]])), mlp, ae["batch_size"], "fp32", "mse"),
-        ("mlp 784-500-500-2000-10 (N2D)", N2D, 256, "fp32", "mse"),
+        ("conv " + "-".join(map(str, ae["channels"])) + " (study autoencoder)", conv, ae["batch_size"], ae_prec, "mse", 1),
+        (f"{dn_label} (de-noiser)", denoiser, dn["batch_size"], dn_prec, "mse", 1),
+        ("classifier 784-" + "-".join(map(str, [*cl["hidden"], 10])), classifier, cl["batch_size"], "fp32", "ce", 1),
+        ("mlp 784-" + "-".join(map(str, [*ae["mlp_dims"], ae["latent"]])), mlp, ae["batch_size"], "fp32", "mse", 2),
+        ("mlp 784-500-500-2000-10 (N2D)", N2D, 256, "fp32", "mse", 2),
     ]
 
 
@@ -366,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--csv", type=Path, default=DEFAULT_CSV, help=f"append results here (default {DEFAULT_CSV.relative_to(REPO)})")
     ap.add_argument("--workdir", type=Path, help="run the workflows here (default: a temporary folder, removed after)")
     ap.add_argument("--cores", type=int, default=4, help="snakemake --cores (default 4, the README's quick start)")
-    ap.add_argument("--threads", type=int, default=2, help="threads of the kernel measurements (default 2: N2D's MLP and the self-labeling CNN; the study's conv networks train on 1 thread, two jobs at a time: --threads 1)")
+    ap.add_argument("--threads", type=int, help="threads of every kernel measurement (default: each network on the threads its rule trains it with)")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the kernels run (the workflow picks its own)")
     ap.add_argument("--mirror", default=os.environ.get("AECLUST_MIRROR") or str(REPO.parent / "shared" / "data" / "mnist"),
                     help="local MNIST mirror (default: $AECLUST_MIRROR, else ../shared/data/mnist)")
@@ -376,37 +378,44 @@ def main(argv: list[str] | None = None) -> int:
 
     mode = "quick" if args.quick else "full" if args.full else "default"
     device = resolve_device(args.device)  # as the workflow does: deterministic kernels on CUDA
-    torch.set_num_threads(args.threads)
     mirror = args.mirror if Path(args.mirror).is_dir() or "://" in args.mirror else None
     info = machine()
-    header = {"run": dt.datetime.now().isoformat(timespec="seconds"), "mode": mode, **info, "threads": args.threads,
+    header = {"run": dt.datetime.now().isoformat(timespec="seconds"), "mode": mode, **info, "threads": args.threads or "rule's",
               "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device), "load_start": _load()}
 
     rows: list[dict] = []
     n, reps = (1024, 5) if args.quick else (2048, 15)
-    peak = matmul_gflops(n, reps, device)
-    rows.append(_row("kernels", f"float32 matmul {n}x{n}", peak, "GFLOP/s", f"{args.threads} threads, median of {reps} x 0.2 s"))
+    nets = [(*net[:5], args.threads or net[5]) for net in networks()]
+    bf16 = resolve_precision("auto", device) == "bf16"  # what precision: auto trains in here
+    peak, peak16 = {}, {}  # matrix-multiply rates per thread count: each network against its own
+    for threads in sorted({net[5] for net in nets}):
+        torch.set_num_threads(threads)
+        what = f"{threads} thread{'s' * (threads > 1)}"
+        peak[threads] = matmul_gflops(n, reps, device)
+        rows.append(_row("kernels", f"float32 matmul {n}x{n}, {what}", peak[threads], "GFLOP/s", f"median of {reps} x 0.2 s"))
+        if bf16:
+            peak16[threads] = matmul_gflops(n, reps, device, dtype=torch.bfloat16)
+            rows.append(_row("kernels", f"bfloat16 matmul {n}x{n}, {what}", peak16[threads], "GFLOP/s", f"median of {reps} x 0.2 s"))
     n_images, epochs = (256, 2) if args.quick else (4096, 3)
-    peak16 = None
-    if resolve_precision("auto", device) == "bf16":  # what precision: auto trains in here
-        peak16 = matmul_gflops(n, reps, device, dtype=torch.bfloat16)
-        rows.append(_row("kernels", f"bfloat16 matmul {n}x{n}", peak16, "GFLOP/s", f"{args.threads} threads, median of {reps} x 0.2 s"))
-    for label, settings, batch, precision, loss in networks():
+    for label, settings, batch, precision, loss, threads in nets:
+        torch.set_num_threads(threads)
         rate, gflops = training_rate(settings, n_images, batch, epochs, device, precision=precision, loss=loss)
-        note = f"{precision}, batch {batch}, {n_images} images, " + (f"median of epochs 2-{epochs}" if epochs > 2 else "epoch 2")
+        note = f"{precision}, batch {batch}, {threads} thread{'s' * (threads > 1)}, {n_images} images, " + (
+            f"median of epochs 2-{epochs}" if epochs > 2 else "epoch 2")
         rows.append(_row("kernels", f"train {label}", rate, "samples/s", note))
-        share = 100 * gflops / peak
+        share = 100 * gflops / peak[threads]
         verdict = "ok" if share >= 50 else "below"
-        extra = f", {100 * gflops / peak16:.1f} % of the bfloat16 rate" if precision == "bf16" and peak16 else ""
+        extra = f", {100 * gflops / peak16[threads]:.1f} % of the bfloat16 rate" if precision == "bf16" and bf16 else ""
         rows.append(_row("kernels", f"train {label}", gflops, "GFLOP/s",
-                         f"{share:.1f} % of the float32 matmul rate (target >= 50 %: {verdict}){extra}"))
-    if peak16 is not None:  # N2D's MLP as config/full.yaml trains it
-        label, settings, batch, _, _ = networks()[-1]
+                         f"{share:.1f} % of the float32 matmul rate on as many threads (target >= 50 %: {verdict}){extra}"))
+    if bf16:  # N2D's MLP as config/full.yaml trains it
+        label, settings, batch, _, _, threads = nets[-1]
+        torch.set_num_threads(threads)
         rate, gflops = training_rate(settings, n_images, batch, epochs, device, precision="bf16")
         label = f"train {label}, bf16 autocast"
-        rows.append(_row("kernels", label, rate, "samples/s", f"batch {batch}, {n_images} images"))
-        rows.append(_row("kernels", label, gflops, "GFLOP/s",
-                         f"{100 * gflops / peak:.1f} % of the float32, {100 * gflops / peak16:.1f} % of the bfloat16 matmul rate"))
+        rows.append(_row("kernels", label, rate, "samples/s", f"batch {batch}, {threads} threads, {n_images} images"))
+        rows.append(_row("kernels", label, gflops, "GFLOP/s", f"{100 * gflops / peak[threads]:.1f} % of the float32, "
+                         f"{100 * gflops / peak16[threads]:.1f} % of the bfloat16 matmul rate"))
 
     if not args.no_workflow:
         workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aeclust-bench-"))

@@ -52,7 +52,9 @@ def test_quick_benchmark(tmp_path, tiny_results):
     rows = list(csv.DictReader(out.open()))
     bf16 = _module().resolve_precision("auto", torch.device("cpu")) == "bf16"  # native here: 3 more rows
     assert ("| train mlp 784-500-500-2000-10 (N2D), bf16 autocast" in table) == bf16, table
-    assert len(rows) == 14 + 3 * bf16 and all(r["mode"] == "quick" for r in rows)
+    # matmul rates on 1 and 2 threads (the networks' own), float32 and, where native, bfloat16
+    assert "| float32 matmul 1024x1024, 1 thread " in table and "| float32 matmul 1024x1024, 2 threads" in table, table
+    assert len(rows) == 15 + 4 * bf16 and all(r["mode"] == "quick" for r in rows)
     assert "critical path:" in table and "| train_autoencoder |" in table, table  # where the time went
     values = {(r["metric"], r["unit"]): float(r["value"]) for r in rows}
     assert all(v > 0 for v in values.values()), values
@@ -74,3 +76,12 @@ def test_time_report_from_job_records():
     table = bench.rule_table(jobs, {"b": [4.5]})
     assert table[0] == ("b", 2, 5.0, 4.5) and ("a", 1, 1.0, None) in table
     assert [t[0] for t in bench.rule_table(jobs, {}, since=1.0)] == ["b", "c"]  # jobs of an earlier run left out
+
+
+def test_each_network_is_measured_on_the_threads_its_rule_trains_it_with(tmp_path):
+    from test_slurm import planned_jobs
+
+    threads = {j["rule"]: j["threads"] for j in planned_jobs(tmp_path, configfile=None)}  # the default config
+    measured = {label.split(" ")[0]: n for label, *_, n in _module().networks()}
+    assert measured["conv"] == threads["train_autoencoder"], (measured, threads)
+    assert measured["denoiser"] == threads["train_denoiser"] and measured["classifier"] == threads["train_classifier"]
