@@ -18,9 +18,10 @@ held_out = eval_subset(load_npz(smk.input.eval), p.per_class)
 check_held_out(held_out, load_npz(smk.input.train))
 # the supervised classifier scores legibility; data without labels have none
 classifier = load_checkpoint(smk.input.classifier[0], device=device)[0] if smk.input.classifier else None
-for rate, model_path, metrics_path, examples_path in zip(p.rates, smk.input.models, smk.output.metrics, smk.output.examples):
+record = provenance()
+for rate, model_path, metrics_path, examples_path in zip(p.rates, smk.input.models, smk.output.metrics, smk.output.examples, strict=True):
     model, _ = load_checkpoint(model_path, device=device)
     metrics, examples = evaluate(model, classifier, held_out["images"], held_out["labels"], float(rate), seed, p.examples, device)
-    save_json(metrics_path, {**metrics, **provenance()})
+    save_json(metrics_path, {**metrics, **record})
     save_npz(examples_path, **examples)
     log.info("rate %s: %s", rate, metrics)

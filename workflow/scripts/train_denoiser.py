@@ -21,17 +21,18 @@ p, out = smk.params, smk.output
 device = resolve_device(p.device)
 precision = resolve_precision(p.precision, device, key="denoise.precision")
 images = torch.from_numpy(load_npz(smk.input.train)["images"])
+common = {"seed": int(smk.wildcards.seed), "epochs": p.epochs, "batch_size": p.batch_size, "lr": p.lr,
+          "precision": precision, **input_settings(images)}  # input_settings: a user's own image size; nothing for MNIST
+record = {"device": str(device), "threads": torch.get_num_threads(), "n_train": len(images), **provenance()}
 resumes = [Path(model + ".resume") for model in out.model]
-for rate, resume, model_path, settings_path, loss_path in zip(p.rates, resumes, out.model, out.settings, out.loss):
-    settings = {**p.model, "rate": float(rate), "seed": int(smk.wildcards.seed), "epochs": p.epochs,
-                "batch_size": p.batch_size, "lr": p.lr, "precision": precision}
-    settings.update(input_settings(images))  # a user's own image size and channels; nothing for MNIST
+for rate, resume, model_path, settings_path, loss_path in zip(p.rates, resumes, out.model, out.settings, out.loss, strict=True):
+    settings = {**p.model, "rate": float(rate), **common}
     log.info("training %s on %d images on %s", settings, len(images), device)
     # the resume file stays until every rate is done: a job stopped at a later rate
     # continues there, and the finished rates are restored from theirs, not retrained
     model, history = train_denoiser(images, settings, device=device, checkpoint=resume)
     save_checkpoint(model_path, model.cpu(), settings)
-    save_json(settings_path, {**settings, "device": str(device), "threads": torch.get_num_threads(), "n_train": len(images), **provenance()})
+    save_json(settings_path, {**settings, **record})
     save_table(loss_path, pd.DataFrame(history))
 for resume in resumes:
     resume.unlink(missing_ok=True)
