@@ -76,7 +76,9 @@ rule make_subsets:
     spread over seeds covers which images a rerun of the study would draw."""
     input:
         unpack(dataset_input),
-        code=lib("idx.py", "images.py", "io.py", "runtime.py", "subsets.py"),
+        code=lib(
+            "idx.py", "images.py", "io.py", "preprocess.py", "runtime.py", "subsets.py"
+        ),
     output:
         cluster=f"{R}/subsets/cluster_s{{seed}}.npz",
         train=f"{R}/subsets/train_s{{seed}}.npz",
@@ -90,6 +92,7 @@ rule make_subsets:
         runtime=10,
     params:
         subsets=config["subsets"],
+        deskew=_CONFIG.deskews(config),
         holdout=DS.get("holdout", 0.0),
     script:
         "../scripts/make_subsets.py"

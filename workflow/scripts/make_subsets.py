@@ -35,6 +35,11 @@ else:  # a user's own images: their own split, or a held-out fraction drawn with
     extra = {"label_names": data["label_names"]}  # class id -> the user's class name
     log.info("%d images: %d train, %d test (%s)", len(labels), n_train, len(labels) - n_train,
              "the array's split" if "split" in data else f"holdout {smk.params.holdout}")
+if smk.params.deskew:
+    from aeclust.preprocess import deskew
+
+    images = deskew(images)
+    log.info("deskewed and centred %d images by their moments (subsets.deskew)", len(images))
 spec = {k: SubsetSpec(cfg[k]["split"], cfg[k]["per_class"]) for k in ("cluster", "train")}
 draw = draw_seed(cfg["seed"], int(smk.wildcards.seed), cfg["per_replicate"])
 log.info("draw seed %s (subsets.seed %d, per_replicate %s)", draw, cfg["seed"], cfg["per_replicate"])

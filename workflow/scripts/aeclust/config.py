@@ -344,6 +344,12 @@ def selflabel_errors(cfg: dict) -> Iterator[str]:
         yield f"selflabel/k: {sl['k']} neighbours for {n_cluster} images (allowed: 1..{n_cluster - 1})"
 
 
+def deskews(cfg: dict) -> bool:
+    """Whether the subsets are deskewed: ``subsets.deskew``, unless the dataset's entry says its
+    images have no slant to undo (``datasets.<name>.deskew: false``, e.g. clothes)."""
+    return bool(cfg["subsets"]["deskew"]) and cfg["datasets"][cfg["dataset"]].get("deskew", True)
+
+
 def selflabel_settings(cfg: dict) -> dict:
     """The self-labeling rule's settings: ``selflabel`` without the keys that pick its jobs
     (enabled, from), the dataset's own augmentation (``datasets.<name>.augment``, e.g.
