@@ -90,6 +90,21 @@ def test_data_rules_on_real_mirror(tiny_run, tiny_results):
         assert c["images"].shape == (100, 28, 28) and c["images"].dtype == np.uint8
 
 
+def test_deskew_setting_straightens_the_same_drawn_images(tiny_run, tiny_results, tmp_path):
+    """subsets.deskew changes the pixels (each image by its own moments), never which images are drawn."""
+    from aeclust.preprocess import deskew
+
+    target = "results/mnist/tiny-deskew/subsets/cluster_s0.npz"
+    snakemake(tiny_run, "--cores", "1", target, configfile=overlay(tmp_path, "experiment: tiny-deskew\nsubsets: {deskew: true}"))
+    log = (tiny_run / "results/mnist/tiny-deskew/logs/make_subsets/s0.log").read_text()
+    assert "deskewed and centred 70000 images" in log
+    with np.load(tiny_run / target) as d, np.load(tiny_results / "subsets" / "cluster_s0.npz") as raw:
+        assert np.array_equal(d["index"], raw["index"]) and np.array_equal(d["labels"], raw["labels"])
+        assert not np.array_equal(d["images"], raw["images"])
+        assert np.array_equal(d["images"], deskew(raw["images"]))
+    assert "deskewed" not in (tiny_results / "logs" / "make_subsets" / "s0.log").read_text()
+
+
 def test_training_logs_and_settings(tiny_results):
     log = (tiny_results / "logs" / "train_autoencoder" / "e2_s0.log").read_text()
     assert "epoch 2/2 loss" in log and "samples/s" in log
