@@ -97,7 +97,7 @@ def test_deskew_setting_straightens_the_same_drawn_images(tiny_run, tiny_results
     target = "results/mnist/tiny-deskew/subsets/cluster_s0.npz"
     snakemake(tiny_run, "--cores", "1", target, configfile=overlay(tmp_path, "experiment: tiny-deskew\nsubsets: {deskew: true}"))
     log = (tiny_run / "results/mnist/tiny-deskew/logs/make_subsets/s0.log").read_text()
-    assert "deskewed and centred 70000 images" in log
+    assert "deskewed and centred the 600 drawn images" in log  # 100 clustered + 500 training, not all 70,000
     with np.load(tiny_run / target) as d, np.load(tiny_results / "subsets" / "cluster_s0.npz") as raw:
         assert np.array_equal(d["index"], raw["index"]) and np.array_equal(d["labels"], raw["labels"])
         assert not np.array_equal(d["images"], raw["images"])

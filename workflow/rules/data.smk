@@ -91,7 +91,8 @@ rule make_subsets:
         mem_mb=2000,
         runtime=10,
     params:
-        subsets=config["subsets"],
+        # subsets.deskew as it acts (a dataset may turn it off), not as it is written
+        subsets={k: v for k, v in config["subsets"].items() if k != "deskew"},
         deskew=_CONFIG.deskews(config),
         holdout=DS.get("holdout", 0.0),
     script:

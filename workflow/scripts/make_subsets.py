@@ -35,15 +35,16 @@ else:  # a user's own images: their own split, or a held-out fraction drawn with
     extra = {"label_names": data["label_names"]}  # class id -> the user's class name
     log.info("%d images: %d train, %d test (%s)", len(labels), n_train, len(labels) - n_train,
              "the array's split" if "split" in data else f"holdout {smk.params.holdout}")
-if smk.params.deskew:
-    from aeclust.preprocess import deskew
-
-    images = deskew(images)
-    log.info("deskewed and centred %d images by their moments (subsets.deskew)", len(images))
 spec = {k: SubsetSpec(cfg[k]["split"], cfg[k]["per_class"]) for k in ("cluster", "train")}
 draw = draw_seed(cfg["seed"], int(smk.wildcards.seed), cfg["per_replicate"])
 log.info("draw seed %s (subsets.seed %d, per_replicate %s)", draw, cfg["seed"], cfg["per_replicate"])
 drawn = make_subsets(images, labels, n_train, spec["cluster"], spec["train"], draw, cfg["train"]["exclude_cluster"])
+if smk.params.deskew:  # each image by its own pixels, so only the drawn ones, each once
+    from aeclust.preprocess import deskew
+
+    used = np.unique(np.concatenate(list(drawn.values())))
+    images[used] = deskew(images[used])
+    log.info("deskewed and centred the %d drawn images by their moments (subsets.deskew)", len(used))
 for name, idx in drawn.items():
     split, index_in_split = split_of(idx, n_train)
     save_npz(smk.output[name], images=images[idx], labels=labels[idx], split=split, index=index_in_split, source=source[idx], **extra)

@@ -1,4 +1,4 @@
-"""Label-free preprocessing of whole datasets, applied once when the subsets are drawn.
+"""Label-free preprocessing of the drawn images, applied once when the subsets are made.
 
 :func:`deskew` straightens handwriting: each image is sheared so that its ink's principal
 axis is upright and moved so that its centre of mass sits at the image centre (the
@@ -25,25 +25,22 @@ def deskew_tensor(x: torch.Tensor) -> torch.Tensor:
     rows = (torch.arange(h, dtype=x.dtype) + 0.5) * 2 / h - 1  # pixel centres, normalised to [-1, 1]
     cols = (torch.arange(w, dtype=x.dtype) + 0.5) * 2 / w - 1
     yy, xx = torch.meshgrid(rows, cols, indexing="ij")
-    mass = ink.sum((1, 2))
-    blank = mass <= 0
-    mass = torch.where(blank, torch.ones_like(mass), mass)
+    tiny = torch.finfo(x.dtype).tiny  # a blank image (no ink) gets cx = cy = shear = 0: the identity
+    mass = ink.sum((1, 2)).clamp_min(tiny)
     cy = (ink * yy).sum((1, 2)) / mass
     cx = (ink * xx).sum((1, 2)) / mass
     dy, dx = yy - cy[:, None, None], xx - cx[:, None, None]
-    var_y = (ink * dy * dy).sum((1, 2)) / mass
+    var_y = (ink * dy * dy).sum((1, 2)) / mass  # 0 only when all ink is in one row, and then cov_xy = 0
     cov_xy = (ink * dx * dy).sum((1, 2)) / mass
     # horizontal shift per unit of height; the ratio of normalised moments is already the
     # shear in normalised coordinates, whatever the aspect ratio
-    safe_var = torch.where(var_y > 0, var_y, torch.ones_like(var_y))
-    shear = torch.where(var_y > 0, cov_xy / safe_var, torch.zeros_like(var_y))
+    shear = cov_xy / var_y.clamp_min(tiny)
     theta = torch.zeros(b, 2, 3, dtype=x.dtype)
     theta[:, 0, 0] = 1  # input x = output x + shear * output y + cx
     theta[:, 0, 1] = shear
     theta[:, 0, 2] = cx
     theta[:, 1, 1] = 1  # input y = output y + cy
     theta[:, 1, 2] = cy
-    theta[blank] = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]], dtype=x.dtype)  # a blank image stays as it is
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
