@@ -13,10 +13,9 @@ training step (forward + backward matrix products), not estimated.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import time
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))  # the library (not installed)
@@ -26,12 +25,11 @@ openmp_env()  # as the workflow's jobs run; before torch loads OpenMP
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import yaml  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
-
 from aeclust.io import load_npz  # noqa: E402
 from aeclust.models import build_model  # noqa: E402
 from aeclust.runtime import resolve_precision, set_seed, set_threads  # noqa: E402
 from aeclust.train import FitConfig, fit, flops_per_sample, to_float  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -88,8 +86,10 @@ def main() -> None:
         mm = (mm_before + mm_after) / 2
         gflops = sps * exact / 1e9
         rows.append((sps, gflops, mm, gflops / mm))
-        print(f"epoch {epoch}: {sps:,.0f} samples/s, {gflops:.1f} GFLOP/s; torch.mm {mm_before:.1f} -> {mm_after:.1f} GFLOP/s; "
-              f"ratio {gflops / mm:.2f}")
+        print(
+            f"epoch {epoch}: {sps:,.0f} samples/s, {gflops:.1f} GFLOP/s; torch.mm {mm_before:.1f} -> {mm_after:.1f} GFLOP/s; "
+            f"ratio {gflops / mm:.2f}"
+        )
         mm_before = mm_after
     med = [statistics.median(c) for c in zip(*rows)]
     print(f"median: {med[0]:,.0f} samples/s, {med[1]:.1f} GFLOP/s, torch.mm {med[2]:.1f} GFLOP/s, ratio {med[3]:.2f}")

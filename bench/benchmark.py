@@ -45,7 +45,6 @@ openmp_env()  # the OpenMP waiting the workflow's jobs get (runtime.script_setup
 
 import torch  # noqa: E402
 import yaml  # noqa: E402
-
 from aeclust.models import build_model  # noqa: E402
 from aeclust.runtime import resolve_device, resolve_precision, set_seed  # noqa: E402
 from aeclust.train import FitConfig, fit, flops_per_sample  # noqa: E402
@@ -54,8 +53,23 @@ DEFAULT_CSV = REPO / "bench" / "out" / "benchmark.csv"
 CONFIG = REPO / "config"
 NOOP_TARGET_S = 3.0
 N2D = {"kind": "autoencoder", "arch": "mlp", "mlp_dims": [500, 500, 2000], "latent": 10}
-CSV_FIELDS = ["run", "mode", "commit", "host", "cpu", "cores", "threads", "device", "load_start", "load_end",
-              "section", "metric", "value", "unit", "note"]
+CSV_FIELDS = [
+    "run",
+    "mode",
+    "commit",
+    "host",
+    "cpu",
+    "cores",
+    "threads",
+    "device",
+    "load_start",
+    "load_end",
+    "section",
+    "metric",
+    "value",
+    "unit",
+    "note",
+]
 
 
 # ---------------------------------------------------------------------------- kernels
@@ -66,7 +80,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def matmul_gflops(n: int, reps: int, device: torch.device, min_seconds: float = 0.2, dtype: torch.dtype = torch.float32) -> float:
+def matmul_gflops(
+    n: int, reps: int, device: torch.device, min_seconds: float = 0.2, dtype: torch.dtype = torch.float32
+) -> float:
     """Median rate of n x n x n matrix multiplies (2 n^3 FLOPs each), float32 unless ``dtype``.
 
     Each of ``reps`` samples repeats the multiply for at least ``min_seconds``, so that a
@@ -106,7 +122,14 @@ def networks() -> list[tuple[str, dict, int, str, str, int]]:
     dn_prec = resolve_precision(dn.get("precision", "fp32"), cpu, key="denoise.precision")
     dn_label = dn["arch"] + (" " + "-".join(map(str, dn["channels"])) if "channels" in dn else "")
     return [
-        ("conv " + "-".join(map(str, ae["channels"])) + " (study autoencoder)", conv, ae["batch_size"], ae_prec, "mse", 1),
+        (
+            "conv " + "-".join(map(str, ae["channels"])) + " (study autoencoder)",
+            conv,
+            ae["batch_size"],
+            ae_prec,
+            "mse",
+            1,
+        ),
         (f"{dn_label} (de-noiser)", denoiser, dn["batch_size"], dn_prec, "mse", 1),
         ("classifier 784-" + "-".join(map(str, [*cl["hidden"], 10])), classifier, cl["batch_size"], "fp32", "ce", 1),
         ("mlp 784-" + "-".join(map(str, [*ae["mlp_dims"], ae["latent"]])), mlp, ae["batch_size"], "fp32", "mse", 2),
@@ -114,8 +137,15 @@ def networks() -> list[tuple[str, dict, int, str, str, int]]:
     ]
 
 
-def training_rate(settings: dict, n_images: int, batch_size: int, epochs: int, device: torch.device,
-                  precision: str = "fp32", loss: str = "mse") -> tuple[float, float]:
+def training_rate(
+    settings: dict,
+    n_images: int,
+    batch_size: int,
+    epochs: int,
+    device: torch.device,
+    precision: str = "fp32",
+    loss: str = "mse",
+) -> tuple[float, float]:
     """(samples/s, GFLOP/s) of training through fit(): median over the epochs after the first.
 
     Synthetic uint8 images: the speed of these networks does not depend on pixel values.
@@ -126,7 +156,9 @@ def training_rate(settings: dict, n_images: int, batch_size: int, epochs: int, d
     set_seed(0)
     flops = flops_per_sample(build_model(settings), images)
     model = build_model(settings)
-    cfg = FitConfig(epochs, batch_size, 1e-3, 0, loss=loss, optimizer="adam" if loss == "mse" else "sgd", precision=precision)
+    cfg = FitConfig(
+        epochs, batch_size, 1e-3, 0, loss=loss, optimizer="adam" if loss == "mse" else "sgd", precision=precision
+    )
     history = fit(model, images, cfg, targets=targets, device=device)
     rate = statistics.median(h["samples_per_s"] for h in (history[1:] or history))
     return rate, rate * flops / 1e9
@@ -155,8 +187,16 @@ def job_records(workdir: Path) -> list[dict]:
             continue
         # the outputs of one job share its hash and end time (their start times differ by microseconds)
         key = (meta["rule"], meta.get("job_hash"), meta["endtime"])
-        job = jobs.setdefault(key, {"rule": meta["rule"], "start": meta["starttime"], "end": meta["endtime"],
-                                    "inputs": set(meta.get("input") or []), "outputs": set()})
+        job = jobs.setdefault(
+            key,
+            {
+                "rule": meta["rule"],
+                "start": meta["starttime"],
+                "end": meta["endtime"],
+                "inputs": set(meta.get("input") or []),
+                "outputs": set(),
+            },
+        )
         job["start"] = min(job["start"], meta["starttime"])
         job["outputs"].add(output)
     return sorted(jobs.values(), key=lambda j: j["start"])
@@ -210,16 +250,26 @@ def time_report(workdir: Path, since: float | None = None) -> str:
     path = critical_path(jobs, since)
     if path:
         t0 = path[0]["start"]
-        lines += ["", f"critical path: {len(path)} jobs, {path[-1]['end'] - t0:.1f} s from the first one's start", "",
-                  "| rule | starts at s | seconds | output |", "|---|---:|---:|---|"]
-        lines += [f"| {j['rule']} | {j['start'] - t0:.1f} | {j['end'] - j['start']:.1f} | {sorted(j['outputs'])[0]} |" for j in path]
+        lines += [
+            "",
+            f"critical path: {len(path)} jobs, {path[-1]['end'] - t0:.1f} s from the first one's start",
+            "",
+            "| rule | starts at s | seconds | output |",
+            "|---|---:|---:|---|",
+        ]
+        lines += [
+            f"| {j['rule']} | {j['start'] - t0:.1f} | {j['end'] - j['start']:.1f} | {sorted(j['outputs'])[0]} |"
+            for j in path
+        ]
     return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------- workflow
 
 
-def _snakemake(workdir: Path, configfiles: list[Path], *args: str, mirror: str | None) -> tuple[float, subprocess.CompletedProcess]:
+def _snakemake(
+    workdir: Path, configfiles: list[Path], *args: str, mirror: str | None
+) -> tuple[float, subprocess.CompletedProcess]:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir)]
     if configfiles:
         cmd += ["--configfile", *map(str, configfiles)]
@@ -254,9 +304,18 @@ def run_end_to_end(name: str, configfiles: list[Path], workdir: Path, cores: int
     _snakemake(workdir, configfiles, *c, *data, mirror=mirror)
     load, since = _load(), time.time()
     seconds, proc = _snakemake(workdir, configfiles, *c, mirror=mirror)
-    rows = [_row("workflow", f"{name}: end to end, download excluded", seconds, "s",
-                 f"{_jobs_done(proc)} jobs, --cores {cores}, load {load} -> {_load()}")]
-    print(f"\n## {name}: where the time went ({seconds:.0f} s end to end)\n\n{time_report(workdir, since)}\n", flush=True)
+    rows = [
+        _row(
+            "workflow",
+            f"{name}: end to end, download excluded",
+            seconds,
+            "s",
+            f"{_jobs_done(proc)} jobs, --cores {cores}, load {load} -> {_load()}",
+        )
+    ]
+    print(
+        f"\n## {name}: where the time went ({seconds:.0f} s end to end)\n\n{time_report(workdir, since)}\n", flush=True
+    )
     noop = []
     for _ in range(3):
         s, proc = _snakemake(workdir, configfiles, *c, mirror=mirror)
@@ -264,8 +323,15 @@ def run_end_to_end(name: str, configfiles: list[Path], workdir: Path, cores: int
             raise RuntimeError(f"{name}: the rerun was not a no-op:\n{proc.stderr[-2000:]}")
         noop.append(s)
     ok = "ok" if statistics.median(noop) < NOOP_TARGET_S else "SLOW"
-    rows.append(_row("workflow", f"{name}: no-op rerun (median of 3)", statistics.median(noop), "s",
-                     f"target < {NOOP_TARGET_S:g} s: {ok}"))
+    rows.append(
+        _row(
+            "workflow",
+            f"{name}: no-op rerun (median of 3)",
+            statistics.median(noop),
+            "s",
+            f"target < {NOOP_TARGET_S:g} s: {ok}",
+        )
+    )
     return rows
 
 
@@ -297,8 +363,15 @@ def pca_change_jobs(name: str, configfiles: list[Path], workdir: Path, mirror: s
     outside = sorted(set(counts) - allowed)
     verdict = "only PCA and its dependents: " + ("yes" if not outside else f"NO, also {', '.join(outside)}")
     detail = ", ".join(f"{r} {n}" for r, n in counts.items())
-    return [_row("workflow", f"{name}: jobs after pca.components {old} -> {new} (dry run)", len(jobs), "jobs",
-                 f"{detail or 'none'}; {verdict}")]
+    return [
+        _row(
+            "workflow",
+            f"{name}: jobs after pca.components {old} -> {new} (dry run)",
+            len(jobs),
+            "jobs",
+            f"{detail or 'none'}; {verdict}",
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------- output
@@ -317,7 +390,12 @@ def print_table(rows: list[dict], header: dict) -> None:
     cols = ["metric", "value", "unit", "note"]
     cells = [[r["metric"], _fmt(r["value"]), r["unit"], r["note"]] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    line = lambda vals: "| " + " | ".join(v.ljust(w) if i != 1 else v.rjust(w) for i, (v, w) in enumerate(zip(vals, widths))) + " |"  # noqa: E731
+
+    def line(vals):
+        return (
+            "| " + " | ".join(v.ljust(w) if i != 1 else v.rjust(w) for i, (v, w) in enumerate(zip(vals, widths))) + " |"
+        )
+
     print(line(cols))
     print("|" + "|".join("-" * (w + 1) + (":" if i == 1 else "-") for i, w in enumerate(widths)) + "|")
     for c in cells:
@@ -343,8 +421,12 @@ def machine() -> dict:
     except (OSError, StopIteration):
         pass
     try:
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+        ).stdout
         commit += "+dirty" if dirty.strip() else ""
     except OSError:
         commit = ""
@@ -362,16 +444,29 @@ def _load() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="tiny config and small kernels only (~1-2 min; CI)")
     ap.add_argument("--full", action="store_true", help="also run config/full.yaml end to end (~45 min on 2 cores)")
-    ap.add_argument("--csv", type=Path, default=DEFAULT_CSV, help=f"append results here (default {DEFAULT_CSV.relative_to(REPO)})")
+    ap.add_argument(
+        "--csv", type=Path, default=DEFAULT_CSV, help=f"append results here (default {DEFAULT_CSV.relative_to(REPO)})"
+    )
     ap.add_argument("--workdir", type=Path, help="run the workflows here (default: a temporary folder, removed after)")
     ap.add_argument("--cores", type=int, default=4, help="snakemake --cores (default 4, the README's quick start)")
-    ap.add_argument("--threads", type=int, help="threads of every kernel measurement (default: each network on the threads its rule trains it with)")
-    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the kernels run (the workflow picks its own)")
-    ap.add_argument("--mirror", default=os.environ.get("AECLUST_MIRROR") or str(REPO.parent / "shared" / "data" / "mnist"),
-                    help="local MNIST mirror (default: $AECLUST_MIRROR, else ../shared/data/mnist)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        help="threads of every kernel measurement (default: each network on the threads its rule trains it with)",
+    )
+    ap.add_argument(
+        "--device", default="cpu", choices=["cpu", "cuda"], help="where the kernels run (the workflow picks its own)"
+    )
+    ap.add_argument(
+        "--mirror",
+        default=os.environ.get("AECLUST_MIRROR") or str(REPO.parent / "shared" / "data" / "mnist"),
+        help="local MNIST mirror (default: $AECLUST_MIRROR, else ../shared/data/mnist)",
+    )
     ap.add_argument("--no-workflow", action="store_true", help="kernels only: skip every snakemake run")
     ap.add_argument("--no-tiny", action="store_true", help="skip the tiny config's end-to-end run (default mode)")
     args = ap.parse_args(argv)
@@ -380,8 +475,14 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(args.device)  # as the workflow does: deterministic kernels on CUDA
     mirror = args.mirror if Path(args.mirror).is_dir() or "://" in args.mirror else None
     info = machine()
-    header = {"run": dt.datetime.now().isoformat(timespec="seconds"), "mode": mode, **info, "threads": args.threads or "rule's",
-              "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device), "load_start": _load()}
+    header = {
+        "run": dt.datetime.now().isoformat(timespec="seconds"),
+        "mode": mode,
+        **info,
+        "threads": args.threads or "rule's",
+        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "load_start": _load(),
+    }
 
     rows: list[dict] = []
     n, reps = (1024, 5) if args.quick else (2048, 15)
@@ -392,30 +493,56 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(threads)
         what = f"{threads} thread{'s' * (threads > 1)}"
         peak[threads] = matmul_gflops(n, reps, device)
-        rows.append(_row("kernels", f"float32 matmul {n}x{n}, {what}", peak[threads], "GFLOP/s", f"median of {reps} x 0.2 s"))
+        rows.append(
+            _row("kernels", f"float32 matmul {n}x{n}, {what}", peak[threads], "GFLOP/s", f"median of {reps} x 0.2 s")
+        )
         if bf16:
             peak16[threads] = matmul_gflops(n, reps, device, dtype=torch.bfloat16)
-            rows.append(_row("kernels", f"bfloat16 matmul {n}x{n}, {what}", peak16[threads], "GFLOP/s", f"median of {reps} x 0.2 s"))
+            rows.append(
+                _row(
+                    "kernels",
+                    f"bfloat16 matmul {n}x{n}, {what}",
+                    peak16[threads],
+                    "GFLOP/s",
+                    f"median of {reps} x 0.2 s",
+                )
+            )
     n_images, epochs = (256, 2) if args.quick else (4096, 3)
     for label, settings, batch, precision, loss, threads in nets:
         torch.set_num_threads(threads)
         rate, gflops = training_rate(settings, n_images, batch, epochs, device, precision=precision, loss=loss)
         note = f"{precision}, batch {batch}, {threads} thread{'s' * (threads > 1)}, {n_images} images, " + (
-            f"median of epochs 2-{epochs}" if epochs > 2 else "epoch 2")
+            f"median of epochs 2-{epochs}" if epochs > 2 else "epoch 2"
+        )
         rows.append(_row("kernels", f"train {label}", rate, "samples/s", note))
         share = 100 * gflops / peak[threads]
         verdict = "ok" if share >= 50 else "below"
         extra = f", {100 * gflops / peak16[threads]:.1f} % of the bfloat16 rate" if precision == "bf16" and bf16 else ""
-        rows.append(_row("kernels", f"train {label}", gflops, "GFLOP/s",
-                         f"{share:.1f} % of the float32 matmul rate on as many threads (target >= 50 %: {verdict}){extra}"))
+        rows.append(
+            _row(
+                "kernels",
+                f"train {label}",
+                gflops,
+                "GFLOP/s",
+                f"{share:.1f} % of the float32 matmul rate on as many threads (target >= 50 %: {verdict}){extra}",
+            )
+        )
     if bf16:  # N2D's MLP as config/full.yaml trains it
         label, settings, batch, _, _, threads = nets[-1]
         torch.set_num_threads(threads)
         rate, gflops = training_rate(settings, n_images, batch, epochs, device, precision="bf16")
         label = f"train {label}, bf16 autocast"
         rows.append(_row("kernels", label, rate, "samples/s", f"batch {batch}, {threads} threads, {n_images} images"))
-        rows.append(_row("kernels", label, gflops, "GFLOP/s", f"{100 * gflops / peak[threads]:.1f} % of the float32, "
-                         f"{100 * gflops / peak16[threads]:.1f} % of the bfloat16 matmul rate"))
+        rows.append(
+            _row(
+                "kernels",
+                label,
+                gflops,
+                "GFLOP/s",
+                f"{100 * gflops / peak[threads]:.1f} % of the float32, "
+                f"{100 * gflops / peak16[threads]:.1f} % of the bfloat16 matmul rate",
+            )
+        )
 
     if not args.no_workflow:
         workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aeclust-bench-"))
@@ -438,7 +565,13 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(workdir, ignore_errors=True)
 
     header["load_end"] = _load()
-    print_table(rows, {k: header[k] for k in ("run", "mode", "commit", "cpu", "cores", "threads", "device", "load_start", "load_end")})
+    print_table(
+        rows,
+        {
+            k: header[k]
+            for k in ("run", "mode", "commit", "cpu", "cores", "threads", "device", "load_start", "load_end")
+        },
+    )
     append_csv(args.csv, rows, header)
     print(f"\nappended {len(rows)} rows to {args.csv}")
     return 0

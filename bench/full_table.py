@@ -44,12 +44,17 @@ def clustering_table(results: Path) -> str:
 
 
 def training_table(results: Path) -> str:
-    lines = ["| model | epochs | final loss | samples/s (median) | GFLOP/s (median, fit's 3x-forward count) |", "|---|---|---|---|---|"]
+    lines = [
+        "| model | epochs | final loss | samples/s (median) | GFLOP/s (median, fit's 3x-forward count) |",
+        "|---|---|---|---|---|",
+    ]
     for path in sorted(results.glob("models/ae_e*_s*_loss.tsv")):
         h = pd.read_csv(path, sep="\t")
         gflops = f"{h['gflops'].median():.1f}" if "gflops" in h else "-"
-        lines.append(f"| {path.name.removesuffix('_loss.tsv')} | {len(h)} | {h['loss'].iloc[-1]:.5f} "
-                     f"| {h['samples_per_s'].median():,.0f} | {gflops} |")
+        lines.append(
+            f"| {path.name.removesuffix('_loss.tsv')} | {len(h)} | {h['loss'].iloc[-1]:.5f} "
+            f"| {h['samples_per_s'].median():,.0f} | {gflops} |"
+        )
     return "\n".join(lines)
 
 
@@ -57,8 +62,15 @@ def rule_times(results: Path) -> str:
     rows = []
     for path in sorted(results.glob("benchmarks/*/*.tsv")):
         b = pd.read_csv(path, sep="\t")
-        rows.append({"rule": path.parent.name, "job": path.stem, "wall_s": b["s"].iloc[0], "cpu_s": b["cpu_time"].iloc[0],
-                     "max_rss_mb": b["max_rss"].iloc[0]})
+        rows.append(
+            {
+                "rule": path.parent.name,
+                "job": path.stem,
+                "wall_s": b["s"].iloc[0],
+                "cpu_s": b["cpu_time"].iloc[0],
+                "max_rss_mb": b["max_rss"].iloc[0],
+            }
+        )
     df = pd.DataFrame(rows)
     lines = ["| rule | job | wall s | CPU s | max RSS MB |", "|---|---|---|---|---|"]
     lines += [f"| {r.rule} | {r.job} | {r.wall_s:.0f} | {r.cpu_s:.0f} | {r.max_rss_mb:.0f} |" for r in df.itertuples()]
@@ -74,7 +86,10 @@ def main() -> None:
     if len(sys.argv) > 2:
         t = pd.read_csv(sys.argv[2], sep="\t")
         parts += ["", "| step | wall s | load before | load after | torch.mm GFLOP/s after |", "|---|---|---|---|---|"]
-        parts += [f"| {r.step} | {r.wall_s:.0f} | {r.load_before} | {r.load_after} | {r.matmul_gflops} |" for r in t.itertuples()]
+        parts += [
+            f"| {r.step} | {r.wall_s:.0f} | {r.load_before} | {r.load_after} | {r.matmul_gflops} |"
+            for r in t.itertuples()
+        ]
     print("\n".join(parts))
 
 

@@ -87,17 +87,30 @@ def summary_rows(samples: list[dict], target: float = TARGET_S) -> list[dict]:
     rows = []
     for rule, ss in by_rule.items():
         startup = statistics.median(s["wall"] - s["computation"] for s in ss)
-        rows.append({"rule": rule, "jobs": len(ss), "wall": statistics.median(s["wall"] for s in ss),
-                     "computation": statistics.median(s["computation"] for s in ss), "startup": startup,
-                     "met": startup <= target, "torch": any(s["torch"] for s in ss)})
+        rows.append(
+            {
+                "rule": rule,
+                "jobs": len(ss),
+                "wall": statistics.median(s["wall"] for s in ss),
+                "computation": statistics.median(s["computation"] for s in ss),
+                "startup": startup,
+                "met": startup <= target,
+                "torch": any(s["torch"] for s in ss),
+            }
+        )
     return sorted(rows, key=lambda r: -r["startup"])
 
 
 def table(rows: list[dict], target: float = TARGET_S) -> str:
-    lines = [f"| rule | jobs | median wall s | median computation s | median start-up s | target {target} s | torch |",
-             "|---|---:|---:|---:|---:|---|---|"]
-    lines += [f"| {r['rule']} | {r['jobs']} | {r['wall']:.2f} | {r['computation']:.2f} | {r['startup']:.2f} | "
-              f"{'yes' if r['met'] else 'no'} | {'yes' if r['torch'] else 'no'} |" for r in rows]
+    lines = [
+        f"| rule | jobs | median wall s | median computation s | median start-up s | target {target} s | torch |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    lines += [
+        f"| {r['rule']} | {r['jobs']} | {r['wall']:.2f} | {r['computation']:.2f} | {r['startup']:.2f} | "
+        f"{'yes' if r['met'] else 'no'} | {'yes' if r['torch'] else 'no'} |"
+        for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -106,8 +119,20 @@ def _load() -> str:
 
 
 def run_tiny(workdir: Path, cores: int, mirror: str | None) -> None:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(REPO / "config" / "tiny.yaml"), "--cores", str(cores), "--skip-script-cleanup"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(REPO / "config" / "tiny.yaml"),
+        "--cores",
+        str(cores),
+        "--skip-script-cleanup",
+    ]
     env = {**os.environ, **({"AECLUST_MIRROR": mirror} if mirror else {})}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -124,7 +149,9 @@ def measure(workdir: Path, per_rule: int, repeat: int = 1) -> list[dict]:
         if source is not None and source.is_file() and not runs_network(source.read_text()):
             kept.setdefault(m["script"], []).append(path)
     if not kept:
-        raise SystemExit(f"no kept job scripts in {workdir}/.snakemake/scripts: run the workflow with --skip-script-cleanup")
+        raise SystemExit(
+            f"no kept job scripts in {workdir}/.snakemake/scripts: run the workflow with --skip-script-cleanup"
+        )
     copies_dir = Path(tempfile.mkdtemp(prefix="job-overhead-", dir=workdir))
     samples = []
     try:
@@ -142,15 +169,23 @@ def measure(workdir: Path, per_rule: int, repeat: int = 1) -> list[dict]:
                     proc = subprocess.run([sys.executable, str(copy)], cwd=workdir, capture_output=True, text=True)
                     runs[str(copy)].append(time.perf_counter() - t)
                     if proc.returncode != 0:
-                        raise SystemExit(f"{script} ({copy.name}) failed: see its log in {workdir}\n{proc.stderr[-2000:]}")
+                        raise SystemExit(
+                            f"{script} ({copy.name}) failed: see its log in {workdir}\n{proc.stderr[-2000:]}"
+                        )
             walls = {c: min(w) for c, w in runs.items()}  # the least disturbed run
-            proc = subprocess.run([sys.executable, "-c", WARM_RUNNER, str(repeat), *map(str, copies)], cwd=workdir,
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, "-c", WARM_RUNNER, str(repeat), *map(str, copies)],
+                cwd=workdir,
+                capture_output=True,
+                text=True,
+            )
             if proc.returncode != 0:
                 raise SystemExit(f"{script}: the warm run failed: see its log in {workdir}\n{proc.stderr[-2000:]}")
             for line in proc.stdout.splitlines():
                 r = json.loads(line)
-                samples.append({"rule": r["rule"], "wall": walls[r["copy"]], "computation": r["seconds"], "torch": r["torch"]})
+                samples.append(
+                    {"rule": r["rule"], "wall": walls[r["copy"]], "computation": r["seconds"], "torch": r["torch"]}
+                )
             print(f"[job_overhead] {script}: {len(copies)} job(s) timed, load {_load()}", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(copies_dir, ignore_errors=True)
@@ -176,14 +211,22 @@ def floor(workdir: Path, repeat: int = 5) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--workdir", type=Path, help="run the tiny config here, or reuse the run already here "
-                    "(default: a temporary folder, removed after)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        help="run the tiny config here, or reuse the run already here (default: a temporary folder, removed after)",
+    )
     ap.add_argument("--per-rule", type=int, default=3, help="jobs timed per rule (default 3)")
     ap.add_argument("--repeat", type=int, default=3, help="fresh runs per job, wall = the least of them (default 3)")
     ap.add_argument("--cores", type=int, default=2, help="snakemake --cores of the tiny run (default 2)")
-    ap.add_argument("--mirror", default=os.environ.get("AECLUST_MIRROR") or str(REPO.parent / "shared" / "data" / "mnist"),
-                    help="local MNIST mirror (default: $AECLUST_MIRROR, else ../shared/data/mnist)")
+    ap.add_argument(
+        "--mirror",
+        default=os.environ.get("AECLUST_MIRROR") or str(REPO.parent / "shared" / "data" / "mnist"),
+        help="local MNIST mirror (default: $AECLUST_MIRROR, else ../shared/data/mnist)",
+    )
     args = ap.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aeclust-overhead-"))
     workdir.mkdir(parents=True, exist_ok=True)

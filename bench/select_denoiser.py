@@ -34,14 +34,13 @@ openmp_env()  # as the workflow's jobs run; before torch loads OpenMP
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
-from scipy.ndimage import median_filter  # noqa: E402
-
 from aeclust.idx import read_images_labels  # noqa: E402
 from aeclust.models import build_model  # noqa: E402
 from aeclust.noise import corrupter, noisy_images  # noqa: E402
 from aeclust.runtime import resolve_precision, set_seed, set_threads  # noqa: E402
 from aeclust.subsets import SubsetSpec, draw_seed, make_subsets, stratified_indices  # noqa: E402
 from aeclust.train import FitConfig, fit, predict, to_float  # noqa: E402
+from scipy.ndimage import median_filter  # noqa: E402
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 # de-noiser widths tried (channels at 28x28, 14x14, 7x7): the study's and narrower ones
@@ -61,8 +60,15 @@ def training_subset(mirror: Path, cfg: dict) -> tuple[np.ndarray, np.ndarray]:
     images, labels = np.concatenate([tr_img, te_img]), np.concatenate([tr_lab, te_lab])
     s = cfg["subsets"]
     spec = {k: SubsetSpec(s[k]["split"], s[k]["per_class"]) for k in ("cluster", "train")}
-    drawn = make_subsets(images, labels, len(tr_lab), spec["cluster"], spec["train"], draw_seed(s["seed"], 0, s["per_replicate"]),
-                         s["train"]["exclude_cluster"])
+    drawn = make_subsets(
+        images,
+        labels,
+        len(tr_lab),
+        spec["cluster"],
+        spec["train"],
+        draw_seed(s["seed"], 0, s["per_replicate"]),
+        s["train"]["exclude_cluster"],
+    )
     return images[drawn["train"]], labels[drawn["train"]]
 
 
@@ -74,10 +80,16 @@ def psnr(clean: np.ndarray, other: np.ndarray) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mirror", type=Path, default=Path(os.environ.get("AECLUST_MIRROR") or REPO.parent / "shared" / "data" / "mnist"))
+    ap.add_argument(
+        "--mirror",
+        type=Path,
+        default=Path(os.environ.get("AECLUST_MIRROR") or REPO.parent / "shared" / "data" / "mnist"),
+    )
     ap.add_argument("--rates", type=float, nargs="+", default=[0.2, 0.7], help="the extremes of the study's rates")
     ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--widths", nargs="+", default=WIDTHS, help=f"ConvDenoiser channels tried (default {' '.join(WIDTHS)})")
+    ap.add_argument(
+        "--widths", nargs="+", default=WIDTHS, help=f"ConvDenoiser channels tried (default {' '.join(WIDTHS)})"
+    )
     ap.add_argument("--lrs", type=float, nargs="+", default=[0.001, 0.002, 0.004])
     ap.add_argument("--val-fraction", type=float, default=0.2)
     ap.add_argument("--margin", type=float, default=0.5, help="dB above both targets a choice must keep on validation")
@@ -95,15 +107,19 @@ def main() -> int:
     fit_idx = np.setdiff1d(np.arange(len(labels)), val_idx)
     train_t, val_t = torch.from_numpy(images[fit_idx]), torch.from_numpy(images[val_idx])
     clean = to_float(val_t).numpy()[:, 0]
-    print(f"training subset {len(labels)} images: fit on {len(fit_idx)}, validate on {len(val_idx)} ({per_class} per digit); "
-          f"{precision}, batch {dn['batch_size']}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}")
+    print(
+        f"training subset {len(labels)} images: fit on {len(fit_idx)}, validate on {len(val_idx)} ({per_class} per digit); "
+        f"{precision}, batch {dn['batch_size']}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}"
+    )
     noisy = {r: noisy_images(val_t, r, args.seed + 1000) for r in args.rates}  # validation noise: its own stream
     median = {r: psnr(clean, median_filter(noisy[r].numpy()[:, 0], size=(1, 3, 3))) for r in args.rates}
     print("3x3 median on the validation images: " + ", ".join(f"p={r:g} {median[r]:.2f} dB" for r in args.rates))
     print("\n| candidate | lr | p | epoch | PSNR dB | over median dB | train s |\n|---|---:|---:|---:|---:|---:|---:|")
     results = {}
-    candidates = [(f"denoiser {w}", {"kind": "autoencoder", "arch": "denoiser", "channels": [int(c) for c in w.split("-")]})
-                  for w in args.widths]
+    candidates = [
+        (f"denoiser {w}", {"kind": "autoencoder", "arch": "denoiser", "channels": [int(c) for c in w.split("-")]})
+        for w in args.widths
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         for label, settings in candidates:
             for lr in args.lrs:
@@ -112,14 +128,31 @@ def main() -> int:
                     model, seconds = build_model(settings), 0.0
                     ck = Path(tmp) / f"{label}_{lr}_{rate}.state".replace(" ", "_")
                     key = {**settings, "rate": rate, "lr": lr}
-                    for epoch in range(1, args.epochs + 1):  # one epoch at a time, continuing its state: scored after each
+                    for epoch in range(
+                        1, args.epochs + 1
+                    ):  # one epoch at a time, continuing its state: scored after each
                         t0 = time.perf_counter()
-                        fit(model, train_t, FitConfig(epoch, dn["batch_size"], lr, args.seed, precision=precision,
-                                                      checkpoint=ck, resume_key=key), corrupt=corrupter(rate))
+                        fit(
+                            model,
+                            train_t,
+                            FitConfig(
+                                epoch,
+                                dn["batch_size"],
+                                lr,
+                                args.seed,
+                                precision=precision,
+                                checkpoint=ck,
+                                resume_key=key,
+                            ),
+                            corrupt=corrupter(rate),
+                        )
                         seconds += time.perf_counter() - t0
                         p = psnr(clean, predict(model, noisy[rate]).numpy()[:, 0])
                         results[(label, lr, rate, epoch)] = (p, p - median[rate], seconds)
-                        print(f"| {label} | {lr:g} | {rate:g} | {epoch} | {p:.2f} | {p - median[rate]:+.2f} | {seconds:.1f} |", flush=True)
+                        print(
+                            f"| {label} | {lr:g} | {rate:g} | {epoch} | {p:.2f} | {p - median[rate]:+.2f} | {seconds:.1f} |",
+                            flush=True,
+                        )
     ok = []
     for label, _ in candidates:
         for lr in args.lrs:
@@ -134,7 +167,9 @@ def main() -> int:
         print("no candidate meets both targets with the margin on the validation split")
         return 1
     for cost, label, lr, epoch, gain in sorted(ok)[:5]:
-        print(f"meets the targets: {label}, lr {lr:g}, {epoch} epochs: {cost:.1f} s over the rates, smallest gain {gain:+.2f} dB")
+        print(
+            f"meets the targets: {label}, lr {lr:g}, {epoch} epochs: {cost:.1f} s over the rates, smallest gain {gain:+.2f} dB"
+        )
     cost, label, lr, epoch, _ = min(ok)
     print(f"\nchoice (cheapest that meets both targets + {args.margin:g} dB): {label}, lr {lr:g}, {epoch} epochs")
     return 0

@@ -19,8 +19,15 @@ TINY = REPO / "config" / "tiny.yaml"
 MIRROR = Path(os.environ.get("AECLUST_TEST_MIRROR", REPO.parent / "shared" / "data" / "mnist"))
 
 
-def snakemake(workdir: Path, *args: str, configfile: Path | list[Path] | None = TINY, check: bool = True,
-              timeout: float = 900, env: dict | None = None, snakefile: Path = SNAKEFILE) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path,
+    *args: str,
+    configfile: Path | list[Path] | None = TINY,
+    check: bool = True,
+    timeout: float = 900,
+    env: dict | None = None,
+    snakefile: Path = SNAKEFILE,
+) -> subprocess.CompletedProcess:
     """Run ``snakemake`` on this repository's Snakefile (or ``snakefile``) in ``workdir``; output captured as text.
 
     ``configfile``: one file or a list, later files overriding earlier ones (on top of the defaults).
@@ -32,7 +39,9 @@ def snakemake(workdir: Path, *args: str, configfile: Path | list[Path] | None = 
     full_env = {**os.environ, "AECLUST_MIRROR": str(MIRROR), **(env or {})}
     proc = _run_interruptible([*cmd, *args], timeout, full_env)
     if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+        )
     return proc
 
 
@@ -50,7 +59,9 @@ def _run_interruptible(cmd: list[str], timeout: float, env: dict, grace: float =
             except subprocess.TimeoutExpired:
                 proc.kill()
                 out, err = proc.communicate()
-            raise AssertionError(f"timed out after {timeout}s, interrupted: {' '.join(cmd[3:])}\n{out[-4000:]}\n{err[-6000:]}") from None
+            raise AssertionError(
+                f"timed out after {timeout}s, interrupted: {' '.join(cmd[3:])}\n{out[-4000:]}\n{err[-6000:]}"
+            ) from None
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
@@ -68,7 +79,9 @@ def blob_images(n: int = 64, seed: int = 0):
 
 def dry_run_jobs(workdir: Path, *args: str, configfile: Path | list[Path] | None = TINY, **kw) -> dict[str, int]:
     """Rule name -> number of jobs a dry run would execute (``kw``: more arguments of ``snakemake``)."""
-    out = snakemake(workdir, "-n", *args, "--quiet", "rules", configfile=configfile, **kw).stdout  # targets before --quiet's list
+    out = snakemake(
+        workdir, "-n", *args, "--quiet", "rules", configfile=configfile, **kw
+    ).stdout  # targets before --quiet's list
     jobs: dict[str, int] = {}
     started = False
     for line in out.splitlines():
@@ -96,8 +109,10 @@ def mirror_missing() -> str | None:
     """Why the local MNIST mirror cannot be used here, or None when it can."""
     if (MIRROR / "SHA256SUMS").is_file():
         return None
-    return (f"no local MNIST mirror at {MIRROR} (lay shared/data/mnist beside the checkout, "
-            "or point AECLUST_TEST_MIRROR at one)")
+    return (
+        f"no local MNIST mirror at {MIRROR} (lay shared/data/mnist beside the checkout, "
+        "or point AECLUST_TEST_MIRROR at one)"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -140,6 +155,7 @@ def assert_same_numbers(results: Path, reference: Path) -> None:
 
     names = result_files(reference)
     assert names and result_files(results) == names, (result_files(results), names)
+
     def same(n: Path) -> bool:
         if n.suffix == ".json":  # the numbers; not which code made them (provenance: commit, file hashes)
             a, b = (json.loads(p.read_text()) for p in (results / n, reference / n))

@@ -21,8 +21,9 @@ def blob(cls: str, rng: np.random.Generator, side: int = 16, grey: bool = False)
     return rgb.mean(axis=2).astype(np.uint8) if grey else rgb
 
 
-def make_folder(root: Path, per_class: int = 12, sub_folders: bool = True, corrupt: bool = True, seed: int = 0,
-                sizes=(16,)) -> dict[str, str]:
+def make_folder(
+    root: Path, per_class: int = 12, sub_folders: bool = True, corrupt: bool = True, seed: int = 0, sizes=(16,)
+) -> dict[str, str]:
     """Write the images; returns file (relative to ``root``) -> class. Every third image is grey."""
     from PIL import Image
 

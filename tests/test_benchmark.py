@@ -9,7 +9,6 @@ import sys
 
 import pytest
 import torch
-
 from conftest import MIRROR, REPO, assert_same_numbers
 
 BENCH = REPO / "bench" / "benchmark.py"
@@ -25,8 +24,18 @@ def _module():
 def test_csv_accumulates_runs(tmp_path):
     bench = _module()
     path = tmp_path / "out" / "b.csv"
-    header = {"run": "r1", "mode": "quick", "commit": "abc", "host": "h", "cpu": "c", "cores": 2, "threads": 2,
-              "device": "cpu", "load_start": "", "load_end": ""}
+    header = {
+        "run": "r1",
+        "mode": "quick",
+        "commit": "abc",
+        "host": "h",
+        "cpu": "c",
+        "cores": 2,
+        "threads": 2,
+        "device": "cpu",
+        "load_start": "",
+        "load_end": "",
+    }
     bench.append_csv(path, [bench._row("kernels", "m", 1.5, "GFLOP/s")], header)
     bench.append_csv(path, [bench._row("kernels", "m", 2.0, "GFLOP/s", "x")], {**header, "run": "r2"})
     rows = list(csv.DictReader(path.open()))
@@ -39,14 +48,25 @@ def test_quick_benchmark(tmp_path, tiny_results):
     """The table and the CSV are complete. Its run of the tiny config is also the second
     run of the determinism check: on CPU it reports exactly the numbers of ``tiny_run``."""
     out, workdir = tmp_path / "bench.csv", tmp_path / "run"
-    proc = subprocess.run([sys.executable, str(BENCH), "--quick", "--csv", str(out), "--mirror", str(MIRROR),
-                           "--workdir", str(workdir)], capture_output=True, text=True, timeout=1500)
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--csv", str(out), "--mirror", str(MIRROR), "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     table = proc.stdout
-    for metric in ("float32 matmul", "train conv", "train denoiser", "train classifier 784-", "train mlp 784-",
-                   "train mlp 784-500-500-2000-10 (N2D)",
-                   "tiny: end to end, download excluded", "tiny: no-op rerun (median of 3)",
-                   "tiny: jobs after pca.components 8 -> 4 (dry run)"):
+    for metric in (
+        "float32 matmul",
+        "train conv",
+        "train denoiser",
+        "train classifier 784-",
+        "train mlp 784-",
+        "train mlp 784-500-500-2000-10 (N2D)",
+        "tiny: end to end, download excluded",
+        "tiny: no-op rerun (median of 3)",
+        "tiny: jobs after pca.components 8 -> 4 (dry run)",
+    ):
         assert f"| {metric}" in table, table
     assert "only PCA and its dependents: yes" in table, table
     rows = list(csv.DictReader(out.open()))
@@ -58,7 +78,9 @@ def test_quick_benchmark(tmp_path, tiny_results):
     assert "critical path:" in table and "| train_autoencoder |" in table, table  # where the time went
     values = {(r["metric"], r["unit"]): float(r["value"]) for r in rows}
     assert all(v > 0 for v in values.values()), values
-    assert values[("tiny: jobs after pca.components 8 -> 4 (dry run)", "jobs")] >= 2  # reduce_pca, one per seed at least
+    assert (
+        values[("tiny: jobs after pca.components 8 -> 4 (dry run)", "jobs")] >= 2
+    )  # reduce_pca, one per seed at least
     assert_same_numbers(workdir / "results" / "mnist" / "tiny", tiny_results)  # determinism
 
 

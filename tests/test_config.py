@@ -1,7 +1,6 @@
 """Config validation: a wrong value fails before any job runs, naming the key and what is allowed."""
 
 import pytest
-
 from conftest import overlay, snakemake
 
 CASES = [
@@ -10,14 +9,26 @@ CASES = [
     ("autoencoder: {epochs: []}", "config error at autoencoder/epochs: [] should be non-empty"),
     ("pca: {components: 65}", "pca/components: 65 components is more than the embedding allows (allowed: 1..64)"),
     ("pca: {sweep: [2, 128]}", "pca/sweep: 128 components is more than the embedding allows (allowed: 1..64)"),
-    ("subsets: {cluster: {split: test, per_class: 900}}", "subsets/cluster/per_class: 900 is more than the test split holds for every class (allowed: 1..892)"),
-    ("subsets: {train: {split: test, per_class: 890}}", "subsets/train/per_class: 890 is more than the test split holds for every class (allowed: 1..882)"),
+    (
+        "subsets: {cluster: {split: test, per_class: 900}}",
+        "subsets/cluster/per_class: 900 is more than the test split holds for every class (allowed: 1..892)",
+    ),
+    (
+        "subsets: {train: {split: test, per_class: 890}}",
+        "subsets/train/per_class: 890 is more than the test split holds for every class (allowed: 1..882)",
+    ),
     ("kmeans: {n_init: 0}", "config error at kmeans/n_init: 0 is less than the minimum of 1"),
-    ("kmeans: {n_inits: 3}", "config error at kmeans: Additional properties are not allowed ('n_inits' was unexpected)"),
+    (
+        "kmeans: {n_inits: 3}",
+        "config error at kmeans: Additional properties are not allowed ('n_inits' was unexpected)",
+    ),
     ("seeds: 3", "config error at seeds: 3 is not of type 'array'"),
     ("device: gpu", "config error at device: 'gpu' is not one of ['auto', 'cpu', 'cuda']"),
     ("pca: {epochs: [7]}", "pca/epochs: [7] not in autoencoder/epochs [1, 2]"),
-    ("subsets: {train: {split: test, exclude_cluster: false}}", "denoise/enabled: de-noisers are scored on the clustering images, which may be training images"),
+    (
+        "subsets: {train: {split: test, exclude_cluster: false}}",
+        "denoise/enabled: de-noisers are scored on the clustering images, which may be training images",
+    ),
 ]
 
 
@@ -37,7 +48,9 @@ def test_default_config_builds_the_full_dag(tmp_path):
     assert jobs["train_autoencoder"] == 6
     assert jobs["cluster_kmeans"] == 12
     assert jobs["train_classifier"] == 3
-    assert jobs["download_dataset"] == 1 and jobs["make_subsets"] == 3 and jobs["pca_sweep"] == 1  # a draw per replicate
+    assert (
+        jobs["download_dataset"] == 1 and jobs["make_subsets"] == 3 and jobs["pca_sweep"] == 1
+    )  # a draw per replicate
 
 
 # --- --config as users type it (Snakemake hands nested values over as strings) ----------
@@ -80,21 +93,31 @@ def test_config_typed_values_equal_the_files(tiny_run):
 import copy  # noqa: E402
 
 import yaml  # noqa: E402
-
-from conftest import REPO  # noqa: E402
-
 from aeclust import config as cfgmod  # noqa: E402
+from conftest import REPO  # noqa: E402
 
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 DEFAULTS = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
 
 def test_coerce_strings_types_what_the_schema_says():
-    given = {"seeds": ["0", "1", "2"], "kmeans": {"n_init": "5"}, "download": {"timeout": "31", "retries": "0"},
-             "autoencoder": {"lr": "1e-3", "epochs": ["5", "20"]}, "experiment": "123", "denoise": {"rates": ["0.2", ".5"]}}
+    given = {
+        "seeds": ["0", "1", "2"],
+        "kmeans": {"n_init": "5"},
+        "download": {"timeout": "31", "retries": "0"},
+        "autoencoder": {"lr": "1e-3", "epochs": ["5", "20"]},
+        "experiment": "123",
+        "denoise": {"rates": ["0.2", ".5"]},
+    }
     out = cfgmod.coerce_strings(given, SCHEMA)
-    assert out == {"seeds": [0, 1, 2], "kmeans": {"n_init": 5}, "download": {"timeout": 31, "retries": 0},
-                   "autoencoder": {"lr": 0.001, "epochs": [5, 20]}, "experiment": "123", "denoise": {"rates": [0.2, 0.5]}}
+    assert out == {
+        "seeds": [0, 1, 2],
+        "kmeans": {"n_init": 5},
+        "download": {"timeout": 31, "retries": 0},
+        "autoencoder": {"lr": 0.001, "epochs": [5, 20]},
+        "experiment": "123",
+        "denoise": {"rates": [0.2, 0.5]},
+    }
     assert type(out["seeds"][0]) is int and type(out["autoencoder"]["lr"]) is float
     assert given["seeds"] == ["0", "1", "2"]  # the input is not changed in place
 

@@ -6,8 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from torch import nn
-
 from aeclust.denoise import (
     check_held_out,
     eval_subset,
@@ -22,8 +20,8 @@ from aeclust.denoise_report import denoise_markdown, denoise_table
 from aeclust.models import build_model
 from aeclust.noise import add_noise, corrupter, noisy_images
 from aeclust.train import TrainingError, epoch_generator, predict, to_float
-
 from conftest import dry_run_jobs, overlay, snakemake
+from torch import nn
 
 DENOISER = {"kind": "autoencoder", "arch": "denoiser"}
 
@@ -153,7 +151,14 @@ def test_evaluate_without_labels_scores_psnr_and_ssim_only():
             return to_float(torch.from_numpy(images))
 
     metrics, examples = evaluate(Clean(), None, images, labels, rate=0.3, seed=0, n_examples=4)
-    assert {"psnr_noisy", "psnr_median", "psnr_denoised", "ssim_noisy", "ssim_median", "ssim_denoised"} <= metrics.keys()
+    assert {
+        "psnr_noisy",
+        "psnr_median",
+        "psnr_denoised",
+        "ssim_noisy",
+        "ssim_median",
+        "ssim_denoised",
+    } <= metrics.keys()
     assert not [k for k in metrics if k.startswith("accuracy_")]
     assert metrics["ssim_denoised"] == pytest.approx(1.0) and metrics["psnr_noisy"] < metrics["psnr_median"]
     assert examples["noisy"].shape == (4, 28, 28) and (examples["labels"] == -1).all()
@@ -161,19 +166,33 @@ def test_evaluate_without_labels_scores_psnr_and_ssim_only():
 
 def test_eval_subset_keeps_what_is_not_per_image():
     """A user's subsets carry their class names (one per class): drawn images, names kept whole."""
-    subset = {"images": np.zeros((6, 4, 4)), "labels": np.array([0, 1, 2, 0, 1, 2]), "split": np.array(["test"] * 6),
-              "index": np.arange(6), "source": np.array([f"{i}.png" for i in range(6)]),
-              "label_names": np.array(["cat", "dog", "owl"])}
+    subset = {
+        "images": np.zeros((6, 4, 4)),
+        "labels": np.array([0, 1, 2, 0, 1, 2]),
+        "split": np.array(["test"] * 6),
+        "index": np.arange(6),
+        "source": np.array([f"{i}.png" for i in range(6)]),
+        "label_names": np.array(["cat", "dog", "owl"]),
+    }
     picked = eval_subset(subset, 1)
     assert picked["labels"].tolist() == [0, 1, 2] and picked["label_names"].tolist() == ["cat", "dog", "owl"]
-    assert len(picked["source"]) == 3 and eval_subset({**subset, "label_names": np.array([], dtype=str)}, None)["index"].tolist() == list(range(6))
+    assert len(picked["source"]) == 3 and eval_subset({**subset, "label_names": np.array([], dtype=str)}, None)[
+        "index"
+    ].tolist() == list(range(6))
 
 
 def test_table_and_figure_without_legibility(tmp_path):
     from aeclust import claims, plots
 
-    rec = {"n": 10, "changed_fraction": 0.2, "ssim_noisy": 0.1, "ssim_median": 0.3, "ssim_denoised": 0.8,
-           "psnr_noisy": 12.0, "psnr_median": 18.0}
+    rec = {
+        "n": 10,
+        "changed_fraction": 0.2,
+        "ssim_noisy": 0.1,
+        "ssim_median": 0.3,
+        "ssim_denoised": 0.8,
+        "psnr_noisy": 12.0,
+        "psnr_median": 18.0,
+    }
     records = [{**rec, "rate": r, "seed": s, "psnr_denoised": 22.0 + s} for r in (0.2, 0.5) for s in (0, 1)]
     table = denoise_table(records)
     assert not [c for c in table.columns if c.startswith("accuracy_")] and "ssim_denoised_mean" in table
@@ -188,8 +207,12 @@ def test_table_and_figure_without_legibility(tmp_path):
     found = claims.denoising_claims(table)
     assert len(found) == 1 and found[0].verdict == claims.NOT_RUN and "no legibility scores" in found[0].result
     # with legibility the table is as it always was: the four accuracy columns last
-    legible = denoise_table([{**r, **{f"accuracy_{v}": 0.9 for v in ("clean", "noisy", "median", "denoised")}} for r in records])
-    assert list(legible.columns[-8:]) == [f"accuracy_{v}_{s}" for v in ("clean", "noisy", "median", "denoised") for s in ("mean", "sd")]
+    legible = denoise_table(
+        [{**r, **{f"accuracy_{v}": 0.9 for v in ("clean", "noisy", "median", "denoised")}} for r in records]
+    )
+    assert list(legible.columns[-8:]) == [
+        f"accuracy_{v}_{s}" for v in ("clean", "noisy", "median", "denoised") for s in ("mean", "sd")
+    ]
     assert "| acc. clean | acc. noisy | acc. median | acc. AE |" in denoise_markdown(legible, [0, 1])
     assert len(claims.denoising_claims(legible)) == 2
 
@@ -207,11 +230,24 @@ def test_held_out_check():
 
 
 def test_table_mean_and_spread_over_seeds():
-    rec = {"n": 10, "changed_fraction": 0.2, "ssim_noisy": 0.1, "ssim_median": 0.3, "ssim_denoised": 0.8,
-           "accuracy_clean": 0.9, "accuracy_noisy": 0.5, "accuracy_median": 0.7, "accuracy_denoised": 0.85,
-           "psnr_noisy": 12.0, "psnr_median": 18.0}
-    records = [{**rec, "rate": 0.2, "seed": 0, "psnr_denoised": 22.0}, {**rec, "rate": 0.2, "seed": 1, "psnr_denoised": 24.0},
-               {**rec, "rate": 0.5, "seed": 0, "psnr_denoised": 19.0}]
+    rec = {
+        "n": 10,
+        "changed_fraction": 0.2,
+        "ssim_noisy": 0.1,
+        "ssim_median": 0.3,
+        "ssim_denoised": 0.8,
+        "accuracy_clean": 0.9,
+        "accuracy_noisy": 0.5,
+        "accuracy_median": 0.7,
+        "accuracy_denoised": 0.85,
+        "psnr_noisy": 12.0,
+        "psnr_median": 18.0,
+    }
+    records = [
+        {**rec, "rate": 0.2, "seed": 0, "psnr_denoised": 22.0},
+        {**rec, "rate": 0.2, "seed": 1, "psnr_denoised": 24.0},
+        {**rec, "rate": 0.5, "seed": 0, "psnr_denoised": 19.0},
+    ]
     table = denoise_table(records)
     assert table["rate"].tolist() == [0.2, 0.5] and table["seeds"].tolist() == [2, 1]
     row = table.iloc[0]
@@ -238,14 +274,18 @@ def test_denoising_dag_outputs(tiny_results):
         assert len(runs) == row["seeds"]
         for key in ("accuracy_clean", "psnr_denoised", "gain_over_noisy"):
             values = [r["psnr_denoised"] - r["psnr_noisy"] if key == "gain_over_noisy" else r[key] for r in runs]
-            assert row[f"{key}_mean"] == pytest.approx(np.mean(values)) and row[f"{key}_sd"] == pytest.approx(np.std(values, ddof=1))
+            assert row[f"{key}_mean"] == pytest.approx(np.mean(values)) and row[f"{key}_sd"] == pytest.approx(
+                np.std(values, ddof=1)
+            )
         assert all(len(r["provenance"]["library_sha256"]) == 64 for r in runs)
     assert "| 0.2 |" in (dn / "denoising.md").read_text()
     for name in ("examples", "curves"):
         png = dn / "figures" / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     settings = json.loads((dn / "models" / "p0.5_s1.json").read_text())
-    assert settings["arch"] == "denoiser" and settings["rate"] == 0.5 and settings["seed"] == 1 and settings["epochs"] == 1
+    assert (
+        settings["arch"] == "denoiser" and settings["rate"] == 0.5 and settings["seed"] == 1 and settings["epochs"] == 1
+    )
     loss = pd.read_csv(dn / "models" / "p0.5_s1_loss.tsv", sep="\t")
     assert list(loss["epoch"]) == [1] and (loss["samples_per_s"] > 0).all()
     assert not list((dn / "models").glob("*.resume"))
@@ -263,12 +303,21 @@ def test_denoise_settings_rerun_only_their_jobs(tiny_run, tmp_path):
     assert "train_classifier" not in jobs and "train_autoencoder" not in jobs
 
 
-@pytest.mark.parametrize("text,message", [
-    ("denoise: {rates: [0.2, 1.0]}", "config error at denoise/rates/1: 1.0 is greater than or equal to the maximum of 1"),
-    ("denoise: {rates: [0.0]}", "config error at denoise/rates/0: 0.0 is less than or equal to the minimum of 0"),
-    ("denoise: {eval_per_class: 11}", "denoise/eval_per_class: 11 images per class, the clustering subset holds 10 (allowed: 1..10)"),
-    ("denoise: {arch: mlp}", "config error at denoise/arch: 'mlp' is not one of ['denoiser', 'conv']"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        (
+            "denoise: {rates: [0.2, 1.0]}",
+            "config error at denoise/rates/1: 1.0 is greater than or equal to the maximum of 1",
+        ),
+        ("denoise: {rates: [0.0]}", "config error at denoise/rates/0: 0.0 is less than or equal to the minimum of 0"),
+        (
+            "denoise: {eval_per_class: 11}",
+            "denoise/eval_per_class: 11 images per class, the clustering subset holds 10 (allowed: 1..10)",
+        ),
+        ("denoise: {arch: mlp}", "config error at denoise/arch: 'mlp' is not one of ['denoiser', 'conv']"),
+    ],
+)
 def test_bad_denoise_config_fails_at_once(tmp_path, text, message):
     proc = snakemake(tmp_path, "-n", configfile=overlay(tmp_path, text), check=False)
     assert proc.returncode != 0 and message in proc.stdout + proc.stderr

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from aeclust.download import DownloadError, fetch_dataset, resolve_mirrors
 from aeclust.idx import read_images_labels, write_idx
 
@@ -156,8 +155,15 @@ def test_all_mirrors_fail(tmp_path, dataset, http_server, silent_server):
     msg = str(e.value)
     lines = msg.splitlines()
     assert lines[0] == f"{name}: all 7 mirror(s) failed:"
-    expected = ["HTTP 404", "checksum expected " + dataset["sha256"][name] + " got ", "connection refused",
-                "timeout after 0.5 s", "not gzip", "truncated gzip", f"missing file {empty_dir / name}.gz"]
+    expected = [
+        "HTTP 404",
+        "checksum expected " + dataset["sha256"][name] + " got ",
+        "connection refused",
+        "timeout after 0.5 s",
+        "not gzip",
+        "truncated gzip",
+        f"missing file {empty_dir / name}.gz",
+    ]
     assert len(lines) == 1 + len(mirrors)
     for line, mirror, reason in zip(lines[1:], mirrors, expected):
         assert line.startswith(f"  - {mirror}: ") and reason in line, line

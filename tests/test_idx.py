@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from aeclust.idx import IdxError, read_idx, read_images_labels, write_idx
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from aeclust.images import ImageDataError, as_pool, holdout_split, read_array, read_folder
 from aeclust.subsets import SubsetSpec, make_subsets
 from imagegen import CLASSES, make_folder
+from PIL import Image
 
 
 @pytest.fixture
@@ -53,7 +52,9 @@ def test_labels_from_csv(tmp_path):
     with pytest.raises(ImageDataError, match=r"labels.csv: 1 images of .* have no label \(first: red_000.png\)"):
         read_folder(root, labels="csv", labels_csv=csv)
     csv.write_text("file,label\n" + "".join(f"{f},{c}\n" for f, c in truth.items()) + "ghost.png,red\n")
-    with pytest.raises(ImageDataError, match=r"labels.csv: names 1 files that are not image files .* \(first: ghost.png\)"):
+    with pytest.raises(
+        ImageDataError, match=r"labels.csv: names 1 files that are not image files .* \(first: ghost.png\)"
+    ):
         read_folder(root, labels="csv", labels_csv=csv)
 
 
@@ -88,8 +89,11 @@ def test_empty_and_unreadable_folders(tmp_path):
 
 def test_sizes_differ_without_image_size(tmp_path):
     make_folder(tmp_path / "d", per_class=2, corrupt=False, sizes=(16, 20))
-    with pytest.raises(ImageDataError, match=r"images of different sizes \(blue/000.png is 16x16, blue/001.png is 20x20, "
-                                             r"height x width\); set datasets/mine/image_size"):
+    with pytest.raises(
+        ImageDataError,
+        match=r"images of different sizes \(blue/000.png is 16x16, blue/001.png is 20x20, "
+        r"height x width\); set datasets/mine/image_size",
+    ):
         read_folder(tmp_path / "d", name="mine")
     assert read_folder(tmp_path / "d", image_size=16).images.shape[-2:] == (16, 16)
 
@@ -125,16 +129,25 @@ def test_arrays_npy_npz_and_channels(tmp_path):
     assert data.labels.tolist() == [0, 1, 2, 0, 1, 2] and data.label_names == ["0", "1", "2"]
     assert read_array(tmp_path / "c.npz", channels=1).images.shape == (6, 8, 8)
     np.save(tmp_path / "lab.npy", np.array(["cat", "dog"] * 5))
-    assert read_array(tmp_path / "g.npy", labels="array", labels_path=tmp_path / "lab.npy").label_names == ["cat", "dog"]
+    assert read_array(tmp_path / "g.npy", labels="array", labels_path=tmp_path / "lab.npy").label_names == [
+        "cat",
+        "dog",
+    ]
 
 
-@pytest.mark.parametrize("array,message", [
-    (np.zeros((4, 8)), r"images have shape \[4, 8\] \(expected \[N, H, W\] or \[N, H, W, C\] with C 1, 3 or 4\)"),
-    (np.zeros((4, 8, 8, 2)), r"images have shape \[4, 8, 8, 2\]"),
-    (np.array([[["a"]]]), r"images have dtype <U1 \(expected numbers"),
-    (np.where(np.arange(128).reshape(2, 8, 8) == 70, np.nan, 0.5), r"1 NaN or infinite values \(first in image 1\)"),
-    (np.where(np.arange(128).reshape(2, 8, 8) == 3, np.inf, 0.5), r"1 NaN or infinite values \(first in image 0\)"),
-])
+@pytest.mark.parametrize(
+    "array,message",
+    [
+        (np.zeros((4, 8)), r"images have shape \[4, 8\] \(expected \[N, H, W\] or \[N, H, W, C\] with C 1, 3 or 4\)"),
+        (np.zeros((4, 8, 8, 2)), r"images have shape \[4, 8, 8, 2\]"),
+        (np.array([[["a"]]]), r"images have dtype <U1 \(expected numbers"),
+        (
+            np.where(np.arange(128).reshape(2, 8, 8) == 70, np.nan, 0.5),
+            r"1 NaN or infinite values \(first in image 1\)",
+        ),
+        (np.where(np.arange(128).reshape(2, 8, 8) == 3, np.inf, 0.5), r"1 NaN or infinite values \(first in image 0\)"),
+    ],
+)
 def test_bad_arrays(tmp_path, array, message):
     np.save(tmp_path / "x.npy", array)
     with pytest.raises(ImageDataError, match=r"x.npy: " + message):
@@ -162,11 +175,16 @@ def test_holdout_is_stratified_seeded_and_feeds_make_subsets():
     assert [(split[labels == c] == "test").sum() for c in range(3)] == [5, 5, 5]
     assert np.array_equal(split, holdout_split(labels, 0.25, seed=0))
     assert not np.array_equal(split, holdout_split(labels, 0.25, seed=1))
-    data = {"images": np.arange(60, dtype=np.uint8)[:, None, None] * np.ones((1, 4, 4), np.uint8), "labels": labels,
-            "source": np.array([f"f{i}.png" for i in range(60)])}
+    data = {
+        "images": np.arange(60, dtype=np.uint8)[:, None, None] * np.ones((1, 4, 4), np.uint8),
+        "labels": labels,
+        "source": np.array([f"f{i}.png" for i in range(60)]),
+    }
     pool, n_train = as_pool(data, split)
     assert n_train == 45 and (pool["split"][:45] == "train").all()
-    drawn = make_subsets(pool["images"], pool["labels"], n_train, SubsetSpec("test", None), SubsetSpec("train", 10), seed=0)
+    drawn = make_subsets(
+        pool["images"], pool["labels"], n_train, SubsetSpec("test", None), SubsetSpec("train", 10), seed=0
+    )
     assert set(pool["source"][drawn["cluster"]]) == set(data["source"][split == "test"])
     assert np.bincount(pool["labels"][drawn["train"]]).tolist() == [10, 10, 10]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from conftest import dry_run_jobs, overlay, snakemake
 from imagegen import make_folder
 
@@ -37,17 +36,32 @@ CASES = [
     ("{root}", ", labels: none", "", "kmeans/k: required for shapes, which has no labels"),
     ("{root}", ", labels: csv", "", "datasets/shapes/labels_csv: required with labels: csv"),
     ("{root}", ", labels: array", "", "datasets/shapes/labels: 'array' does not apply to source folder"),
-    ("{root}", "", "subsets: {cluster: {split: test}}", "subsets/cluster/split: test, but datasets/shapes/holdout is 0"),
-    ("{root}", ", labels: none", "kmeans: {k: 3}\ndenoise: {enabled: true}",
-     "denoise/enabled: de-noisers are scored on held-out images, and shapes has none: set datasets/shapes/holdout"),
-    ("{root}", ", holdout: 0.25", "subsets: {train: {split: all, exclude_cluster: false}}\ndenoise: {enabled: true}",
-     "denoise/enabled: de-noisers are scored on the clustering images, which may be training images here"),
+    (
+        "{root}",
+        "",
+        "subsets: {cluster: {split: test}}",
+        "subsets/cluster/split: test, but datasets/shapes/holdout is 0",
+    ),
+    (
+        "{root}",
+        ", labels: none",
+        "kmeans: {k: 3}\ndenoise: {enabled: true}",
+        "denoise/enabled: de-noisers are scored on held-out images, and shapes has none: set datasets/shapes/holdout",
+    ),
+    (
+        "{root}",
+        ", holdout: 0.25",
+        "subsets: {train: {split: all, exclude_cluster: false}}\ndenoise: {enabled: true}",
+        "denoise/enabled: de-noisers are scored on the clustering images, which may be training images here",
+    ),
 ]
 
 
 @pytest.mark.parametrize("path,extra,more,message", CASES, ids=[c[3][:40] for c in CASES])
 def test_bad_image_settings_fail_at_once(tmp_path, shapes, path, extra, more, message):
-    proc = snakemake(tmp_path, "-n", configfile=images_config(tmp_path, path.format(root=shapes), extra, more), check=False)
+    proc = snakemake(
+        tmp_path, "-n", configfile=images_config(tmp_path, path.format(root=shapes), extra, more), check=False
+    )
     assert proc.returncode != 0
     assert message in proc.stderr + proc.stdout
     assert not (tmp_path / "results").exists()
@@ -71,7 +85,6 @@ def test_labels_and_k_come_from_the_folder(tmp_path, shapes):
 
 def test_resolve_dataset_fills_labels_and_k(tmp_path, shapes):
     import numpy as np
-
     from aeclust import config
 
     def resolved(ds, k=None):
@@ -95,7 +108,10 @@ def test_without_labels_the_dag_leaves_out_what_needs_them(tmp_path):
     flat = tmp_path / "flat"
     make_folder(flat, per_class=2, sub_folders=False)
     jobs = dry_run_jobs(tmp_path, configfile=images_config(tmp_path, flat, more="kmeans: {k: 3}"))
-    assert not {"align_clusters", "train_classifier", "summarize", "pca_sweep", "plot_confusion", "plot_accuracy"} & jobs.keys()
+    assert (
+        not {"align_clusters", "train_classifier", "summarize", "pca_sweep", "plot_confusion", "plot_accuracy"}
+        & jobs.keys()
+    )
     # a grid per method: tiny's 6 clusterings and its self-labeling of gmm/ae_e2_umap
     assert jobs["clusters_table"] == 1 and jobs["internal_criteria"] == 1 and jobs["plot_cluster_grid"] == 6 + 1
     assert jobs["import_images"] == 1 and jobs["cluster_kmeans"] == 10
@@ -109,15 +125,26 @@ def test_mnist_dag_gains_only_clusters_csv(tmp_path):
 
 # --- defaults for a user's own images: every image clustered and trained on, unless set ---
 
-NO_HELD_OUT = {"subsets/cluster/split": "all", "subsets/cluster/per_class": None, "subsets/train/split": "all",
-               "subsets/train/per_class": None, "subsets/train/exclude_cluster": False, "denoise/enabled": False}
-HELD_OUT = {"subsets/cluster/split": "test", "subsets/cluster/per_class": None, "subsets/train/split": "train",
-            "subsets/train/per_class": None, "subsets/train/exclude_cluster": True, "denoise/enabled": False}
+NO_HELD_OUT = {
+    "subsets/cluster/split": "all",
+    "subsets/cluster/per_class": None,
+    "subsets/train/split": "all",
+    "subsets/train/per_class": None,
+    "subsets/train/exclude_cluster": False,
+    "denoise/enabled": False,
+}
+HELD_OUT = {
+    "subsets/cluster/split": "test",
+    "subsets/cluster/per_class": None,
+    "subsets/train/split": "train",
+    "subsets/train/per_class": None,
+    "subsets/train/exclude_cluster": True,
+    "denoise/enabled": False,
+}
 
 
 def test_own_image_defaults_follow_the_held_out_part(tmp_path):
     import numpy as np
-
     from aeclust import config
 
     def defaults(ds, user=None):
@@ -142,10 +169,15 @@ def test_what_the_user_set_wins_over_own_image_defaults():
     cfg = {"dataset": "x", "datasets": {"x": {"source": "folder", "path": "p", "holdout": 0.0}}}
     user = {"subsets": {"cluster": {"per_class": 5}, "train": {"exclude_cluster": True}}, "denoise": {"enabled": True}}
     got = config.own_image_defaults(cfg, user)
-    assert got == {k: v for k, v in NO_HELD_OUT.items()
-                   if k not in ("subsets/cluster/per_class", "subsets/train/exclude_cluster", "denoise/enabled")}
+    assert got == {
+        k: v
+        for k, v in NO_HELD_OUT.items()
+        if k not in ("subsets/cluster/per_class", "subsets/train/exclude_cluster", "denoise/enabled")
+    }
     # a key set to null is set (null is a value); a whole section set counts for its keys only
-    assert "subsets/cluster/per_class" not in config.own_image_defaults(cfg, {"subsets": {"cluster": {"per_class": None}}})
+    assert "subsets/cluster/per_class" not in config.own_image_defaults(
+        cfg, {"subsets": {"cluster": {"per_class": None}}}
+    )
     assert config.is_set({"a": {"b": 1}}, "a/b") and not config.is_set({"a": {"b": 1}}, "a/c")
     assert not config.is_set({"a": 3}, "a/b") and not config.is_set({}, "a")
     target = {"subsets": {"cluster": {"split": "test"}}}
@@ -157,7 +189,6 @@ def test_what_the_user_set_wins_over_own_image_defaults():
 def tiny_without_subsets(tmp_path):
     """config/tiny.yaml without its subsets and de-noising keys: what a user's own file leaves out."""
     import yaml
-
     from conftest import TINY
 
     cfg = yaml.safe_load(TINY.read_text())
@@ -221,8 +252,15 @@ def test_what_the_user_sets_on_the_command_line_wins(tmp_path):
     make_folder(tmp_path / "shapes", per_class=4, corrupt=False)
     files = overlay(tmp_path, OWN.format(path="shapes", extra=""), base=tiny_without_subsets(tmp_path))
     results = tmp_path / "results" / "shapes" / "tiny"
-    snakemake(tmp_path, "--cores", "1", "results/shapes/tiny/subsets/cluster_s0.npz", "--config",
-              'subsets={"cluster": {"per_class": 2}}', configfile=files)
+    snakemake(
+        tmp_path,
+        "--cores",
+        "1",
+        "results/shapes/tiny/subsets/cluster_s0.npz",
+        "--config",
+        'subsets={"cluster": {"per_class": 2}}',
+        configfile=files,
+    )
     sizes = subset_sizes(results)
     assert sizes["cluster"][:2] == (6, ["train"]) and sizes["train"][0] == 12  # 2 of each class; training on all
 
@@ -231,7 +269,6 @@ def test_own_image_defaults_through_a_host_workflow(tmp_path):
     """As a module with `config:`, the host's config is the user's layer: its one subsets
     setting wins (2 images per class clustered), the rest take the own-images defaults."""
     import yaml
-
     from conftest import REPO
 
     make_folder(tmp_path / "shapes", per_class=4, corrupt=False)
@@ -239,8 +276,10 @@ def test_own_image_defaults_through_a_host_workflow(tmp_path):
     cfg.update(yaml.safe_load(OWN.format(path="shapes", extra="")), subsets={"cluster": {"per_class": 2}})
     (tmp_path / "host.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     host = tmp_path / "Snakefile"
-    host.write_text(f'configfile: "host.yaml"\n\n\nmodule aeclust:\n    snakefile: {str(REPO / "workflow" / "Snakefile")!r}\n'
-                    "    config: config\n\n\nuse rule * from aeclust\n")
+    host.write_text(
+        f'configfile: "host.yaml"\n\n\nmodule aeclust:\n    snakefile: {str(REPO / "workflow" / "Snakefile")!r}\n'
+        "    config: config\n\n\nuse rule * from aeclust\n"
+    )
     results = tmp_path / "results" / "shapes" / "tiny"
     snakemake(tmp_path, "--cores", "1", "results/shapes/tiny/subsets/cluster_s0.npz", configfile=None, snakefile=host)
     sizes = subset_sizes(results)
@@ -252,11 +291,18 @@ def test_an_array_without_a_split_has_no_test_split(tmp_path):
     import numpy as np
 
     np.save(tmp_path / "x.npy", np.zeros((12, 8, 8), dtype=np.uint8))
-    text = ("dataset: arr\ndatasets:\n  arr: {source: array, path: x.npy}\nkmeans: {k: 2}\n"
-            "subsets: {cluster: {split: test}}\n")
-    proc = snakemake(tmp_path, "-n", configfile=overlay(tmp_path, text, base=tiny_without_subsets(tmp_path)), check=False)
+    text = (
+        "dataset: arr\ndatasets:\n  arr: {source: array, path: x.npy}\nkmeans: {k: 2}\n"
+        "subsets: {cluster: {split: test}}\n"
+    )
+    proc = snakemake(
+        tmp_path, "-n", configfile=overlay(tmp_path, text, base=tiny_without_subsets(tmp_path)), check=False
+    )
     assert proc.returncode != 0
-    assert "subsets/cluster/split: test, but datasets/arr/holdout is 0 and x.npy holds no split array" in proc.stderr + proc.stdout
+    assert (
+        "subsets/cluster/split: test, but datasets/arr/holdout is 0 and x.npy holds no split array"
+        in proc.stderr + proc.stdout
+    )
 
 
 def test_the_readme_config_runs_as_written(tmp_path):
@@ -265,7 +311,6 @@ def test_the_readme_config_runs_as_written(tmp_path):
     import re
 
     import yaml
-
     from conftest import REPO
 
     section = (REPO / "README.md").read_text().split("## Your own images", 1)[1]
@@ -276,7 +321,15 @@ def test_the_readme_config_runs_as_written(tmp_path):
     (tmp_path / "my_images.yaml").write_text(text)
     jobs = dry_run_jobs(tmp_path, configfile=tmp_path / "my_images.yaml")
     assert jobs["import_images"] == 1 and jobs["make_subsets"] == 3 and "train_denoiser" not in jobs
-    assert jobs["train_classifier"] == 3 and jobs["plot_cluster_grid"] == 4  # labelled, 3 seeds; raw, ae_e5, ae_e20, ae_e20_pca32
-    snakemake(tmp_path, "--cores", "1", "results/pets/first-look/subsets/cluster_s0.npz", configfile=tmp_path / "my_images.yaml")
+    assert (
+        jobs["train_classifier"] == 3 and jobs["plot_cluster_grid"] == 4
+    )  # labelled, 3 seeds; raw, ae_e5, ae_e20, ae_e20_pca32
+    snakemake(
+        tmp_path,
+        "--cores",
+        "1",
+        "results/pets/first-look/subsets/cluster_s0.npz",
+        configfile=tmp_path / "my_images.yaml",
+    )
     sizes = subset_sizes(tmp_path / "results" / "pets" / "first-look")
     assert sizes["cluster"] == sizes["train"] == (12, ["train"], set(truth))

@@ -9,7 +9,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import dry_run_jobs, overlay, snakemake
 from imagegen import make_folder
 
@@ -40,7 +39,9 @@ def labelled(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def unlabelled(tmp_path_factory):
-    return run_folder(tmp_path_factory.mktemp("unlabelled"), sub_folders=False, extra=", labels: none", more="kmeans: {k: 3}")
+    return run_folder(
+        tmp_path_factory.mktemp("unlabelled"), sub_folders=False, extra=", labels: none", more="kmeans: {k: 3}"
+    )
 
 
 def check_clusters_csv(results, truth, labels: bool):
@@ -50,7 +51,12 @@ def check_clusters_csv(results, truth, labels: bool):
     assert ("label" in table) == labels
     ids = [c for c in table if c.endswith(("/s0", "/s1"))]
     # tiny's 6 clusterings and its self-labeling of gmm/ae_e2_umap, 2 seeds each
-    assert "kmeans/raw/s0" in ids and "gmm/ae_e2_umap/s1" in ids and "selflabel/gmm_ae_e2_umap/s0" in ids and len(ids) == 14
+    assert (
+        "kmeans/raw/s0" in ids
+        and "gmm/ae_e2_umap/s1" in ids
+        and "selflabel/gmm_ae_e2_umap/s0" in ids
+        and len(ids) == 14
+    )
     assert all(table[c].between(0, 2).all() for c in ids)
     # a 2-epoch CNN on 120 images may put them all in one class; the clusterings do not
     assert all(table[c].nunique() > 1 for c in ids if not c.startswith("selflabel/"))
@@ -95,24 +101,35 @@ def test_mnist_as_an_array_matches_the_idx_path(tmp_path):
     """Same draws, same images, same K-Means metrics: the array path is the IDX path's equal."""
     from aeclust.idx import read_images_labels
 
-    targets = [f"results/{{ds}}/tiny/{t}" for t in ("subsets/cluster_s1.npz", "subsets/train_s1.npz",
-                                                      "metrics/kmeans/raw_s1.json")]
+    targets = [
+        f"results/{{ds}}/tiny/{t}"
+        for t in ("subsets/cluster_s1.npz", "subsets/train_s1.npz", "metrics/kmeans/raw_s1.json")
+    ]
     idx_dir, npz_dir = tmp_path / "idx", tmp_path / "npz"
     snakemake(idx_dir, "--cores", "2", *[t.format(ds="mnist") for t in targets])
     data = idx_dir / "data" / "mnist"
     tr = read_images_labels(data / "train-images-idx3-ubyte", data / "train-labels-idx1-ubyte")
     te = read_images_labels(data / "t10k-images-idx3-ubyte", data / "t10k-labels-idx1-ubyte")
     npz_dir.mkdir()
-    np.savez(npz_dir / "mnist.npz", images=np.concatenate([tr[0], te[0]]), labels=np.concatenate([tr[1], te[1]]),
-             split=np.array(["train"] * len(tr[1]) + ["test"] * len(te[1])))
+    np.savez(
+        npz_dir / "mnist.npz",
+        images=np.concatenate([tr[0], te[0]]),
+        labels=np.concatenate([tr[1], te[1]]),
+        split=np.array(["train"] * len(tr[1]) + ["test"] * len(te[1])),
+    )
     text = "dataset: mnist_npz\ndatasets:\n  mnist_npz: {source: array, path: mnist.npz}\n"
     snakemake(npz_dir, "--cores", "2", *[t.format(ds="mnist_npz") for t in targets], configfile=overlay(tmp_path, text))
     for name in ("cluster_s1", "train_s1"):
-        with np.load(idx_dir / f"results/mnist/tiny/subsets/{name}.npz") as a, \
-             np.load(npz_dir / f"results/mnist_npz/tiny/subsets/{name}.npz") as b:
+        with (
+            np.load(idx_dir / f"results/mnist/tiny/subsets/{name}.npz") as a,
+            np.load(npz_dir / f"results/mnist_npz/tiny/subsets/{name}.npz") as b,
+        ):
             for key in ("images", "labels", "split", "index"):
                 assert np.array_equal(a[key], b[key]), (name, key)
-            assert b["source"][0] == f"mnist.npz[{len(tr[1]) + int(b['index'][0]) if b['split'][0] == 'test' else int(b['index'][0])}]"
+            assert (
+                b["source"][0]
+                == f"mnist.npz[{len(tr[1]) + int(b['index'][0]) if b['split'][0] == 'test' else int(b['index'][0])}]"
+            )
     a = json.loads((idx_dir / "results/mnist/tiny/metrics/kmeans/raw_s1.json").read_text())
     b = json.loads((npz_dir / "results/mnist_npz/tiny/metrics/kmeans/raw_s1.json").read_text())
     assert a == b and a["n"] == 100

@@ -5,14 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from aeclust import denoise, noise, plots
 from aeclust.models import IMAGE_SHAPE, build_model, input_settings, load_checkpoint, save_checkpoint
 from aeclust.train import FitConfig, fit, predict
 
 SHAPES = [(3, 16, 16), (1, 64, 64), (3, 20, 12), (1, 28, 28)]
-ARCHS = [{"kind": "autoencoder", "arch": "conv"}, {"kind": "autoencoder", "arch": "mlp", "mlp_dims": [32], "latent": 6},
-         {"kind": "autoencoder", "arch": "denoiser", "channels": [4, 8, 8]}]
+ARCHS = [
+    {"kind": "autoencoder", "arch": "conv"},
+    {"kind": "autoencoder", "arch": "mlp", "mlp_dims": [32], "latent": 6},
+    {"kind": "autoencoder", "arch": "denoiser", "channels": [4, 8, 8]},
+]
 
 
 def test_input_settings_say_nothing_for_mnist():
@@ -96,11 +98,25 @@ def test_colour_denoiser_trains_and_is_scored():
     for i, c in enumerate(labels):
         r, col = rng.integers(4, 12, 2)
         images[i, c] = (255 * np.exp(-((yy - r) ** 2 + (xx - col) ** 2) / 8.0)).astype(np.uint8)
-    settings = {"kind": "autoencoder", "arch": "denoiser", "channels": [8, 16, 16], "image_shape": [3, 16, 16],
-                "rate": 0.3, "seed": 0, "epochs": 6, "batch_size": 16, "lr": 0.005}
+    settings = {
+        "kind": "autoencoder",
+        "arch": "denoiser",
+        "channels": [8, 16, 16],
+        "image_shape": [3, 16, 16],
+        "rate": 0.3,
+        "seed": 0,
+        "epochs": 6,
+        "batch_size": 16,
+        "lr": 0.005,
+    }
     model, history = denoise.train_denoiser(torch.from_numpy(images), settings)
     classifier = build_model({"kind": "classifier", "hidden": [16], "n_classes": 3, "image_shape": [3, 16, 16]})
-    fit(classifier, torch.from_numpy(images), FitConfig(3, 16, 0.1, 0, loss="ce", optimizer="sgd"), targets=torch.from_numpy(labels))
+    fit(
+        classifier,
+        torch.from_numpy(images),
+        FitConfig(3, 16, 0.1, 0, loss="ce", optimizer="sgd"),
+        targets=torch.from_numpy(labels),
+    )
     metrics, examples = denoise.evaluate(model, classifier, images[:48], labels[:48], 0.3, 0, 3)
     assert metrics["psnr_denoised"] > metrics["psnr_noisy"] and metrics["psnr_median"] > metrics["psnr_noisy"]
     assert 0.25 < metrics["changed_fraction"] < 0.35  # whole pixels: a hit changes (nearly) every channel

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from aeclust.gallery import plot_cluster_grid
 from aeclust.internal import clusters_table, column, criteria, internal_markdown, internal_table, nearest_to_centres
 
@@ -55,10 +54,28 @@ def test_nearest_to_centres():
 def test_clusters_table_one_row_per_image():
     src0, src1 = np.array(["a.png", "b.png", "c.png"]), np.array(["b.png", "d.png", "a.png"])
     runs = [
-        {"method": "kmeans/raw", "seed": 0, "source": src0, "clusters": np.array([0, 1, 1]), "labels": np.array([0, 1, 1])},
-        {"method": "kmeans/raw", "seed": 1, "source": src1, "clusters": np.array([2, 0, 1]), "labels": np.array([1, 0, 0])},
-        {"method": "gmm/raw", "seed": 0, "source": src0, "clusters": np.array([1, 0, 0]), "confidence": np.array([0.9, 0.5, 0.75]),
-         "labels": np.array([0, 1, 1])},
+        {
+            "method": "kmeans/raw",
+            "seed": 0,
+            "source": src0,
+            "clusters": np.array([0, 1, 1]),
+            "labels": np.array([0, 1, 1]),
+        },
+        {
+            "method": "kmeans/raw",
+            "seed": 1,
+            "source": src1,
+            "clusters": np.array([2, 0, 1]),
+            "labels": np.array([1, 0, 0]),
+        },
+        {
+            "method": "gmm/raw",
+            "seed": 0,
+            "source": src0,
+            "clusters": np.array([1, 0, 0]),
+            "confidence": np.array([0.9, 0.5, 0.75]),
+            "labels": np.array([0, 1, 1]),
+        },
     ]
     t = clusters_table(runs, ["cat", "dog"])
     assert t["source"].tolist() == ["a.png", "b.png", "c.png", "d.png"]

@@ -6,7 +6,6 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 SCRIPTS = REPO / "workflow" / "scripts"
@@ -21,8 +20,10 @@ def _module():
 
 def test_copy_keeps_the_preamble_and_runs_this_checkouts_script():
     bench = _module()
-    kept = ("######## snakemake preamble start (automatically inserted, do not edit) ########\n"
-            "import sys; snakemake = 1\n" + bench.PREAMBLE_END + "print('the script of the run')\n")
+    kept = (
+        "######## snakemake preamble start (automatically inserted, do not edit) ########\n"
+        "import sys; snakemake = 1\n" + bench.PREAMBLE_END + "print('the script of the run')\n"
+    )
     copy = bench.job_copy(kept, "print('this checkout')\n", Path("/lib/here"))
     preamble, rest = copy.split(bench.PREAMBLE_END)
     assert preamble + bench.PREAMBLE_END == kept.split("print('the script")[0]
@@ -41,13 +42,17 @@ def test_network_rules_found_by_their_script_setup():
 
 def test_summary_rows_medians_and_target():
     bench = _module()
-    samples = [{"rule": "a", "wall": w, "computation": c, "torch": False} for w, c in [(2.0, 0.1), (1.0, 0.2), (3.0, 0.3)]]
+    samples = [
+        {"rule": "a", "wall": w, "computation": c, "torch": False} for w, c in [(2.0, 0.1), (1.0, 0.2), (3.0, 0.3)]
+    ]
     samples += [{"rule": "b", "wall": 0.9, "computation": 0.5, "torch": True}]
     rows = bench.summary_rows(samples, target=1.5)
     assert [r["rule"] for r in rows] == ["a", "b"]  # most start-up first
     a, b = rows
     assert (a["jobs"], a["wall"], a["computation"]) == (3, 2.0, 0.2)
-    assert a["startup"] == pytest.approx(1.9) and not a["met"]  # per job 1.9, 0.8, 2.7: not wall - computation of the medians
+    assert (
+        a["startup"] == pytest.approx(1.9) and not a["met"]
+    )  # per job 1.9, 0.8, 2.7: not wall - computation of the medians
     assert b["startup"] == pytest.approx(0.4) and b["met"] and b["torch"]
     text = bench.table(rows, target=1.5)
     assert "| a | 3 | 2.00 | 0.20 | 1.90 | no | no |" in text and "| b | 1 | 0.90 | 0.50 | 0.40 | yes | yes |" in text

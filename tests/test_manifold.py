@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from aeclust.cluster import kmeans
 from aeclust.manifold import embed_umap, gmm
 from aeclust.metrics import evaluate
@@ -42,8 +41,10 @@ def test_umap_other_metric_and_unseeded():
 
 @pytest.mark.parametrize(
     "kwargs,message",
-    [({"n_neighbors": 160}, "umap.n_neighbors: 160 neighbours for 160 samples (allowed: 2..159)"),
-     ({"n_components": 159}, "umap.n_components: 159 dimensions for 160 samples (allowed: 1..158)")],
+    [
+        ({"n_neighbors": 160}, "umap.n_neighbors: 160 neighbours for 160 samples (allowed: 2..159)"),
+        ({"n_components": 159}, "umap.n_components: 159 dimensions for 160 samples (allowed: 1..158)"),
+    ],
 )
 def test_umap_refuses_settings_the_data_cannot_support(kwargs, message):
     x, _ = blobs()
@@ -102,8 +103,14 @@ def test_every_algorithm_on_every_feature_kind(tmp_path):
     assert jobs["selflabel"] == 2
     assert jobs["align_clusters"] == 24 + 2 and jobs["plot_confusion"] == 12 + 1
     out = snakemake(tmp_path, "-n", "--printshellcmds", configfile=overlay(tmp_path, EVERY_OPTION)).stdout
-    for path in ("features/raw_umap_s0.npz", "features/ae_e2_umap_s1.npz", "clusters/gmm/raw_s0.npz",
-                 "clusters/gmm/ae_e2_pca8_s1.npz", "clusters/kmeans/raw_umap_s1.npz", "figures/confusion/gmm_ae_e2_umap.png"):
+    for path in (
+        "features/raw_umap_s0.npz",
+        "features/ae_e2_umap_s1.npz",
+        "clusters/gmm/raw_s0.npz",
+        "clusters/gmm/ae_e2_pca8_s1.npz",
+        "clusters/kmeans/raw_umap_s1.npz",
+        "figures/confusion/gmm_ae_e2_umap.png",
+    ):
         assert f"results/mnist/tiny/{path}" in out
 
 
@@ -163,7 +170,14 @@ def test_tiny_runs_umap_and_gmm(tiny_results):
     assert (tiny_results / "benchmarks" / "embed_umap" / "ae_e2_s0.tsv").exists()
 
 
-UPSTREAM = {"make_subsets", "train_autoencoder", "extract_embeddings", "reduce_pca", "cluster_kmeans", "train_classifier"}
+UPSTREAM = {
+    "make_subsets",
+    "train_autoencoder",
+    "extract_embeddings",
+    "reduce_pca",
+    "cluster_kmeans",
+    "train_classifier",
+}
 
 
 def test_umap_change_never_retrains(tiny_run, tmp_path):

@@ -1,10 +1,8 @@
 import numpy as np
 import pytest
-
-from scipy import stats
-
 from aeclust.intervals import interval, mean_sd_ci, paired, t_quantile, welch
 from aeclust.metrics import align, counts, evaluate
+from scipy import stats
 
 
 def test_permuted_labelling_is_perfect():
@@ -89,7 +87,14 @@ def test_paired_and_welch_differ_where_seeds_share_randomness():
     half = stats.t.ppf(0.975, 2) * d.std(ddof=1) / np.sqrt(3)
     assert (p["ci_low"], p["ci_high"]) == pytest.approx((d.mean() - half, d.mean() + half))
     assert p["ci_low"] > 0  # paired: b is better
-    w = welch(np.mean(list(a.values())), np.std(list(a.values()), ddof=1), 3, np.mean(list(b.values())), np.std(list(b.values()), ddof=1), 3)
+    w = welch(
+        np.mean(list(a.values())),
+        np.std(list(a.values()), ddof=1),
+        3,
+        np.mean(list(b.values())),
+        np.std(list(b.values()), ddof=1),
+        3,
+    )
     assert w["test"] == "Welch" and w["ci_low"] < 0 < w["ci_high"]  # unpaired: not distinguishable
     assert paired(a, {0: 0.6})["n_a"] == 1 and np.isnan(paired(a, {0: 0.6})["ci_low"])  # only shared seeds count
 
@@ -111,7 +116,10 @@ def test_counts_are_scikit_learns_confusion_matrix():
     from sklearn.metrics import confusion_matrix
 
     rng = np.random.default_rng(0)
-    cases = [(rng.integers(0, 10, 500), rng.integers(0, 10, 500)), (rng.integers(0, 10, 1000), rng.integers(0, 12, 1000))]
+    cases = [
+        (rng.integers(0, 10, 500), rng.integers(0, 10, 500)),
+        (rng.integers(0, 10, 1000), rng.integers(0, 12, 1000)),
+    ]
     a, b = cases[1]
     assert np.array_equal(counts(a, b, 10, 12), confusion_matrix(a, b, labels=np.arange(12))[:10, :12])
     b = b.copy()

@@ -1,10 +1,9 @@
 import pytest
 import torch
-
 from aeclust.models import CheckpointError, build_model, load_checkpoint, save_checkpoint
 from aeclust.runtime import resolve_device, resolve_precision, set_seed
-from conftest import blob_images
 from aeclust.train import FitConfig, TrainingError, check_not_collapsed, fit, predict
+from conftest import blob_images
 
 CONV = {"kind": "autoencoder", "arch": "conv"}
 MLP = {"kind": "autoencoder", "arch": "mlp", "mlp_dims": [64], "latent": 10}
@@ -42,7 +41,9 @@ def test_bf16_trains_like_fp32(settings):
         model = build_model(settings)
         hist = fit(model, images(), FitConfig(epochs=8, batch_size=16, lr=3e-3, seed=0, precision=precision))
         if precision in models:
-            assert all(torch.equal(a, b) for a, b in zip(models[precision].state_dict().values(), model.state_dict().values()))
+            assert all(
+                torch.equal(a, b) for a, b in zip(models[precision].state_dict().values(), model.state_dict().values())
+            )
         hists[precision], models[precision] = hist, model
     assert all(p.dtype == torch.float32 for p in models["bf16"].parameters())
     assert hists["bf16"][-1]["loss"] < 0.6 * hists["bf16"][0]["loss"]
@@ -54,8 +55,8 @@ def test_precision_setting(monkeypatch):
     cpu = torch.device("cpu")
     assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
     for native, expected in ((True, "bf16"), (False, "fp32")):
-        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: native)
-        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda native=native: native)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda native=native: native)
         assert resolve_precision("auto", cpu) == expected
     with pytest.raises(ValueError, match="config autoencoder.precision: expected auto, fp32 or bf16, got 'fp16'"):
         resolve_precision("fp16", cpu)
@@ -66,15 +67,23 @@ def test_precision_setting(monkeypatch):
 def _train(seed, epochs=2, checkpoint=None):
     set_seed(seed)
     model = build_model(CONV)
-    fit(model, images(), FitConfig(epochs=epochs, batch_size=16, lr=1e-3, seed=seed, checkpoint=checkpoint, resume_key=CONV))
+    fit(
+        model,
+        images(),
+        FitConfig(epochs=epochs, batch_size=16, lr=1e-3, seed=seed, checkpoint=checkpoint, resume_key=CONV),
+    )
     return model
 
 
 def test_cpu_determinism():
     a, b, c = _train(1), _train(1), _train(2)
-    for (k, va), vb, vc in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(va, vb), k
-    assert any(not torch.equal(va, vc) for va, vc in zip(a.state_dict().values(), c.state_dict().values()) if va.is_floating_point())
+    assert any(
+        not torch.equal(va, vc)
+        for va, vc in zip(a.state_dict().values(), c.state_dict().values())
+        if va.is_floating_point()
+    )
 
 
 def test_resume_equals_uninterrupted(tmp_path):
@@ -144,8 +153,16 @@ def test_continued_training_equals_straight(tmp_path, precision):
     key = {**CONV, "seed": 3}
 
     def cfg(epochs, checkpoint=None, start_from=None):
-        return FitConfig(epochs=epochs, batch_size=16, lr=1e-3, seed=3, precision=precision, checkpoint=checkpoint,
-                         resume_key=key, start_from=start_from)
+        return FitConfig(
+            epochs=epochs,
+            batch_size=16,
+            lr=1e-3,
+            seed=3,
+            precision=precision,
+            checkpoint=checkpoint,
+            resume_key=key,
+            start_from=start_from,
+        )
 
     set_seed(3)
     straight = build_model(CONV)
@@ -163,7 +180,9 @@ def test_continued_training_equals_straight(tmp_path, precision):
     # a state of other settings, or of more epochs than asked for, is refused by name
     from aeclust.train import StateError
 
-    other = FitConfig(epochs=5, batch_size=16, lr=1e-3, seed=4, resume_key={**CONV, "seed": 4}, start_from=tmp_path / "e2.state")
+    other = FitConfig(
+        epochs=5, batch_size=16, lr=1e-3, seed=4, resume_key={**CONV, "seed": 4}, start_from=tmp_path / "e2.state"
+    )
     with pytest.raises(StateError, match="e2.state: a training state of other settings"):
         fit(build_model(CONV), images(), other)
     with pytest.raises(StateError, match="e5.resume: trained 5 epochs, more than the 4 asked for"):

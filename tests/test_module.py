@@ -10,13 +10,11 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
-
-from conftest import REPO, TINY, assert_same_numbers, snakemake
+from conftest import REPO, TINY, assert_same_numbers
 
 # Variables a workflow could be tempted to set at parse time; the host must see none of
 # aeclust's values (OpenMP settings reach jobs in script_setup, the mirror through config).
@@ -84,9 +82,12 @@ def host_env() -> dict:
 
 
 def run_host(folder: Path, *args: str, env: dict, timeout: float = 1200) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, f"host snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=folder, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, (
+        f"host snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    )
     return proc
 
 
@@ -116,8 +117,12 @@ def test_module_dry_run_tracks_the_clones_library(tmp_path, mirror):
     host(folder, repo / "workflow" / "Snakefile", mirror)
     out = run_host(folder, "-n", "--forceall", env=host_env(), timeout=300).stdout
     assert "rule all:" in out  # the module's `all` is the host's default target
-    files = [f.removesuffix(" (cached)") for line in out.splitlines() if line.strip().startswith("input:")
-             for f in line.split(": ", 1)[1].split(", ")]
+    files = [
+        f.removesuffix(" (cached)")
+        for line in out.splitlines()
+        if line.strip().startswith("input:")
+        for f in line.split(": ", 1)[1].split(", ")
+    ]
     code = [f for f in files if "/aeclust/" in f and f.endswith(".py")]
     assert code and all(f.startswith(str(repo / "workflow")) for f in code), code[:5]
     assert not (folder / "results").exists()
@@ -141,7 +146,9 @@ def test_module_run_equals_direct_run(tmp_path, tiny_results, mirror):
     log = (results / "logs" / "download_dataset.log").read_text()
     assert f"mirrors, in order: {mirror}," in log, log  # from the host's config, despite AECLUST_MIRROR=""
     paths = imports.read_text().splitlines()
-    assert len(paths) >= 60 and {os.path.realpath(p) for p in paths} == {str(repo / "workflow" / "scripts" / "aeclust" / "__init__.py")}
+    assert len(paths) >= 60 and {os.path.realpath(p) for p in paths} == {
+        str(repo / "workflow" / "scripts" / "aeclust" / "__init__.py")
+    }
 
     run_host(folder, "--report", "report.html", env=host_env(), timeout=600)
     assert (folder / "report.html").stat().st_size > 100_000
@@ -155,13 +162,18 @@ def test_snakedeploy_from_a_local_clone(tmp_path, mirror):
     so and gives the fix, which this test applies: then the deployment plans the DAG."""
     pytest.importorskip("snakedeploy", reason="snakedeploy is in the dev extra: pip install -e '.[dev]'")
     repo = clone(tmp_path / "aeclust")
-    branch = subprocess.run(["git", "-C", str(repo), "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True,
-                            text=True, check=True).stdout.strip()
+    branch = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     dest = tmp_path / "deployed"
     tool = shutil.which("snakedeploy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     assert tool, "snakedeploy is installed but its command is not on PATH"
-    proc = subprocess.run([tool, "deploy-workflow", str(repo), str(dest),
-                           "--branch", branch, "--name", "aeclust"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [tool, "deploy-workflow", str(repo), str(dest), "--branch", branch, "--name", "aeclust"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (dest / "config" / "config.yaml").read_text() == (repo / "config" / "config.yaml").read_text()
     assert (dest / "profiles" / "slurm" / "config.yaml").is_file()
@@ -169,8 +181,9 @@ def test_snakedeploy_from_a_local_clone(tmp_path, mirror):
     text = snakefile.read_text()
     assert '"workflow/Snakefile"' in text and not (dest / "workflow" / "workflow" / "Snakefile").exists(), text
     snakefile.write_text(text.replace('"workflow/Snakefile"', repr(str(repo / "workflow" / "Snakefile"))))
-    out = run_host(dest, "-n", "--configfile", "config/tiny.yaml", "--config", f"mirror={mirror}",
-                   env=host_env(), timeout=300).stdout
+    out = run_host(
+        dest, "-n", "--configfile", "config/tiny.yaml", "--config", f"mirror={mirror}", env=host_env(), timeout=300
+    ).stdout
     assert "train_autoencoder" in out and "rule all:" in out
 
 
@@ -179,4 +192,4 @@ def test_snakedeploy_documented_in_readme():
     readme = (REPO / "README.md").read_text()
     assert "## Use it as a module" in readme and "snakedeploy deploy-workflow" in readme
     block = readme.split("## Use it as a module", 1)[1]
-    assert 'module aeclust:' in block and "use rule * from aeclust" in block
+    assert "module aeclust:" in block and "use rule * from aeclust" in block

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from aeclust.config import deskews
 from aeclust.preprocess import deskew
 
@@ -61,7 +60,11 @@ def test_deskew_rejects_what_is_not_uint8_images():
 
 
 def test_deskews_follows_the_setting_unless_the_dataset_has_no_slant():
-    cfg = {"dataset": "mnist", "subsets": {"deskew": True}, "datasets": {"mnist": {}, "fashion-mnist": {"deskew": False}}}
+    cfg = {
+        "dataset": "mnist",
+        "subsets": {"deskew": True},
+        "datasets": {"mnist": {}, "fashion-mnist": {"deskew": False}},
+    }
     assert deskews(cfg)
     assert not deskews({**cfg, "dataset": "fashion-mnist"})
     assert not deskews({**cfg, "subsets": {"deskew": False}})

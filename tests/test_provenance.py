@@ -36,16 +36,24 @@ def test_hash_follows_the_bytes(tmp_path):
 
 
 def result(files, commit="c" * 40):
-    return {"accuracy": 0.5, "provenance": {"commit": commit, "library_sha256": prov.library_hash(files), "library_files": files}}
+    return {
+        "accuracy": 0.5,
+        "provenance": {"commit": commit, "library_sha256": prov.library_hash(files), "library_files": files},
+    }
 
 
 def test_conflicts_only_where_a_shared_file_differs():
-    same = {"m/a.json": result({"metrics.py": "1", "io.py": "2"}), "models/b.json": result({"train.py": "3", "io.py": "2"})}
+    same = {
+        "m/a.json": result({"metrics.py": "1", "io.py": "2"}),
+        "models/b.json": result({"train.py": "3", "io.py": "2"}),
+    }
     assert prov.conflicts(same) == []  # different files loaded, none disagrees
     mixed = {**same, "m/c.json": result({"metrics.py": "9"}, commit="d" * 40)}
     (problem,) = prov.conflicts(mixed)
     assert problem.startswith("metrics.py differs: m/a.json (commit cccccccccc) and m/c.json (commit dddddddddd)")
-    assert prov.conflicts({"old.json": {"accuracy": 0.5}}) == ["old.json: no provenance (made before results recorded their code; rebuild it)"]
+    assert prov.conflicts({"old.json": {"accuracy": 0.5}}) == [
+        "old.json: no provenance (made before results recorded their code; rebuild it)"
+    ]
 
 
 def test_full_table_refuses_to_mix_code(tmp_path):
@@ -53,8 +61,11 @@ def test_full_table_refuses_to_mix_code(tmp_path):
     for seed, digest in ((0, "1"), (1, "2")):
         rec = {**result({"metrics.py": digest}), "method": "kmeans/raw", "seed": seed, "nmi": 0.4, "ari": 0.3}
         (tmp_path / "metrics" / "kmeans" / f"raw_s{seed}.json").write_text(json.dumps(rec))
-    run = lambda: subprocess.run([sys.executable, str(REPO / "bench" / "full_table.py"), str(tmp_path)],  # noqa: E731
-                                 capture_output=True, text=True)
+
+    def run():
+        cmd = [sys.executable, str(REPO / "bench" / "full_table.py"), str(tmp_path)]
+        return subprocess.run(cmd, capture_output=True, text=True)
+
     refused = run()
     assert refused.returncode == 1 and "results made by different code" in refused.stderr
     assert "metrics.py differs: metrics/kmeans/raw_s0.json" in refused.stderr and refused.stdout == ""

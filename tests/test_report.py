@@ -8,13 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from scipy import stats
-
 from aeclust import claims, methods, plots, study
 from aeclust.claims import HOLDS, OPPOSITE, UNCLEAR, UNTESTED
 from aeclust.intervals import mean_sd_ci
 from aeclust.summary import ON_TRAINING, compare, published_markdown, summary_document, summary_table, welch
 from conftest import REPO, TINY, snakemake
+from scipy import stats
 
 PNG = b"\x89PNG\r\n\x1a\n"
 # De-noising joins once its rules are part of the workflow.
@@ -30,7 +29,15 @@ def is_png(path, min_bytes=10_000):
 
 PRESET_METHODS = {
     "study": ["kmeans/raw", "kmeans/ae_e5", "kmeans/ae_e20", "kmeans/ae_e20_pca32", "classifier"],
-    "tiny": ["kmeans/raw", "kmeans/ae_e1", "kmeans/ae_e2", "kmeans/ae_e2_pca8", "kmeans/ae_e2_umap", "gmm/ae_e2_umap", "classifier"],
+    "tiny": [
+        "kmeans/raw",
+        "kmeans/ae_e1",
+        "kmeans/ae_e2",
+        "kmeans/ae_e2_pca8",
+        "kmeans/ae_e2_umap",
+        "gmm/ae_e2_umap",
+        "classifier",
+    ],
     "full": ["kmeans/raw", "kmeans/raw_umap", "kmeans/ae_e80", "kmeans/ae_e80_umap", "gmm/ae_e80_umap", "classifier"],
 }
 
@@ -92,8 +99,12 @@ def test_published_results_ranked_beside_ours():
     text = published_markdown(summary_table(recs, "mnist"), {"DEC": 0.84, "N2D": 0.979, "IIC": 0.99}, "mnist")
     rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| method")]
     assert [r.split(" | ")[0].strip("| ") for r in rows] == [
-        "IIC", "N2D", "K-Means on AE 40 epochs + UMAP (`kmeans/ae_e40_umap`)", "DEC",
-        "K-Means on pixels (`kmeans/raw`)"]
+        "IIC",
+        "N2D",
+        "K-Means on AE 40 epochs + UMAP (`kmeans/ae_e40_umap`)",
+        "DEC",
+        "K-Means on pixels (`kmeans/raw`)",
+    ]
     assert "| this run, 3 seeds | 0.9773 ± 0.0025 | 0.9273 ± 0.0025 |" in text
     assert "| N2D | published | 0.979 | - | - |" in text
 
@@ -101,10 +112,14 @@ def test_published_results_ranked_beside_ours():
 def test_published_results_only_for_the_whole_dataset():
     def published(cluster):
         text = (REPO / "workflow/rules/common.smk").read_text()
-        src = text[text.index("def published():"):text.index("def denoising_table():")]
-        scope = {"config": {"subsets": {"cluster": cluster}}, "DS": yaml.safe_load((REPO / "config/config.yaml").read_text())["datasets"]["mnist"]}
+        src = text[text.index("def published():") : text.index("def denoising_table():")]
+        scope = {
+            "config": {"subsets": {"cluster": cluster}},
+            "DS": yaml.safe_load((REPO / "config/config.yaml").read_text())["datasets"]["mnist"],
+        }
         exec(src, scope)
         return scope["published"]()
+
     assert published({"split": "all", "per_class": None})["N2D"] == 0.979
     assert published({"split": "test", "per_class": 100}) == {}
     assert published({"split": "all", "per_class": 100}) == {}
@@ -113,8 +128,13 @@ def test_published_results_only_for_the_whole_dataset():
 def study_like_records(rng_seed=0, n=5):
     rng = np.random.default_rng(rng_seed)
     recs = []
-    for method, mean in [("kmeans/raw", 0.555), ("kmeans/ae_e5", 0.548), ("kmeans/ae_e20", 0.532), ("kmeans/ae_e20_pca32", 0.571),
-                         ("classifier", 0.885)]:
+    for method, mean in [
+        ("kmeans/raw", 0.555),
+        ("kmeans/ae_e5", 0.548),
+        ("kmeans/ae_e20", 0.532),
+        ("kmeans/ae_e20_pca32", 0.571),
+        ("classifier", 0.885),
+    ]:
         recs += records(method, mean + rng.normal(0, 0.02, n))
     return recs
 
@@ -177,8 +197,10 @@ def test_study_numbers_only_for_the_study_design():
     default = cfg("config.yaml")
     assert study.is_study_design(default["dataset"], default["subsets"])
     for name in ("tiny.yaml", "full.yaml"):
-        subsets = {k: {**default["subsets"][k], **cfg(name)["subsets"].get(k, {})} if isinstance(v, dict) else v
-                   for k, v in default["subsets"].items()}
+        subsets = {
+            k: {**default["subsets"][k], **cfg(name)["subsets"].get(k, {})} if isinstance(v, dict) else v
+            for k, v in default["subsets"].items()
+        }
         assert not study.is_study_design("mnist", subsets), name
     assert study.design_differences("fashion-mnist", default["subsets"]) == ["dataset fashion-mnist (the study: mnist)"]
 
@@ -186,12 +208,18 @@ def test_study_numbers_only_for_the_study_design():
     table, text, found = summary_document(recs, "mnist", list(range(5)), [], {})
     assert "study_accuracy" in table and found and "**Verdict:" in text
     row = table.set_index("method").loc["kmeans/raw"]
-    assert f"0.5550 ({'inside' if row['study_in_pi'] else 'outside'} [{row['accuracy_pi_low']:.4f}, {row['accuracy_pi_high']:.4f}])" in text
+    assert (
+        f"0.5550 ({'inside' if row['study_in_pi'] else 'outside'} [{row['accuracy_pi_low']:.4f}, {row['accuracy_pi_high']:.4f}])"
+        in text
+    )
 
-    why = study.design_differences("mnist", {"cluster": {"split": "all", "per_class": None},
-                                             "train": {"split": "all", "per_class": None}})
-    assert why == ["clusters every image of split all (the study: 100 per digit of split test)",
-                   "networks trained on every image of split all (the study: 1,000 per digit of split train)"]
+    why = study.design_differences(
+        "mnist", {"cluster": {"split": "all", "per_class": None}, "train": {"split": "all", "per_class": None}}
+    )
+    assert why == [
+        "clusters every image of split all (the study: 100 per digit of split test)",
+        "networks trained on every image of split all (the study: 1,000 per digit of split train)",
+    ]
     table, text, found = summary_document(recs, "mnist", list(range(5)), why, {})
     assert "study_accuracy" not in table and "study_in_pi" not in table and found == []
     assert "**Verdict:" not in text and "0.5550" not in text and "0.8847" not in text
@@ -208,7 +236,8 @@ def test_classifier_on_its_training_images_is_labelled_and_not_ranked():
     assert "is not ranked here" in text
 
     src = (REPO / "workflow/rules/common.smk").read_text()
-    src = src[src.index("def classifier_on_training():"):src.index("def published():")]
+    src = src[src.index("def classifier_on_training():") : src.index("def published():")]
+
     def on_training(name):
         default = yaml.safe_load((REPO / "config/config.yaml").read_text())["subsets"]
         over = yaml.safe_load((REPO / "config" / name).read_text()).get("subsets", {}) if name else {}
@@ -216,24 +245,42 @@ def test_classifier_on_its_training_images_is_labelled_and_not_ranked():
         scope = {"config": {"subsets": subsets}}
         exec(src, scope)
         return scope["classifier_on_training"]()
+
     assert on_training("full.yaml") and not on_training(None) and not on_training("tiny.yaml")
 
 
 def denoise_table(acc_denoised, rates=(0.2, 0.5, 0.6, 0.7), sd=0.01):
     rows = []
     for rate, acc in zip(rates, acc_denoised):
-        rows.append({"rate": rate, "seeds": 3, "n": 100, "accuracy_clean_mean": 0.95, "accuracy_clean_sd": 0.0,
-                     "accuracy_denoised_mean": acc, "accuracy_denoised_sd": sd, "psnr_noisy_mean": 10 - 5 * rate,
-                     "psnr_noisy_sd": 0.1, "psnr_denoised_mean": 20 - 5 * rate, "psnr_denoised_sd": 0.2,
-                     "gain_over_noisy_mean": 10.0, "gain_over_noisy_sd": 0.15})
+        rows.append(
+            {
+                "rate": rate,
+                "seeds": 3,
+                "n": 100,
+                "accuracy_clean_mean": 0.95,
+                "accuracy_clean_sd": 0.0,
+                "accuracy_denoised_mean": acc,
+                "accuracy_denoised_sd": sd,
+                "psnr_noisy_mean": 10 - 5 * rate,
+                "psnr_noisy_sd": 0.1,
+                "psnr_denoised_mean": 20 - 5 * rate,
+                "psnr_denoised_sd": 0.2,
+                "gain_over_noisy_mean": 10.0,
+                "gain_over_noisy_sd": 0.15,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def test_legibility_claim():
     legibility = lambda table: claims.denoising_claims(table)[1]  # noqa: E731
     assert legibility(denoise_table([0.93, 0.90, 0.60, 0.40])).verdict == HOLDS
-    assert legibility(denoise_table([0.93, 0.90, 0.92, 0.91])).verdict.startswith("does not hold: the digits stay legible")
-    assert legibility(denoise_table([0.93, 0.50, 0.40, 0.30])).verdict.startswith("does not hold: the digits become unclear")
+    assert legibility(denoise_table([0.93, 0.90, 0.92, 0.91])).verdict.startswith(
+        "does not hold: the digits stay legible"
+    )
+    assert legibility(denoise_table([0.93, 0.50, 0.40, 0.30])).verdict.startswith(
+        "does not hold: the digits become unclear"
+    )
     assert legibility(denoise_table([0.93, 0.90, 0.85, 0.40], sd=0.05)).verdict == UNCLEAR
     assert legibility(denoise_table([0.93, 0.90], rates=(0.2, 0.5))).verdict.startswith("holds as far as tested")
     psnr = claims.denoising_claims(denoise_table([0.9] * 4))[0]
@@ -245,13 +292,21 @@ def test_legibility_claim():
 
 def test_plot_functions_write_readable_pngs(tmp_path):
     rng = np.random.default_rng(0)
-    recs = records("kmeans/raw", [0.5, 0.55]) + records("kmeans/ae_e5", [0.52, 0.5]) + records("classifier", [0.88, 0.9])
-    plots.plot_accuracy(recs, ["kmeans/raw", "kmeans/ae_e5", "classifier"], {"kmeans/raw": 0.555}, tmp_path / "acc.png", "t")
-    plots.plot_accuracy(recs, ["kmeans/raw", "kmeans/ae_e5", "classifier"], {}, tmp_path / "acc_note.png", "t", note="why not")
+    recs = (
+        records("kmeans/raw", [0.5, 0.55]) + records("kmeans/ae_e5", [0.52, 0.5]) + records("classifier", [0.88, 0.9])
+    )
+    plots.plot_accuracy(
+        recs, ["kmeans/raw", "kmeans/ae_e5", "classifier"], {"kmeans/raw": 0.555}, tmp_path / "acc.png", "t"
+    )
+    plots.plot_accuracy(
+        recs, ["kmeans/raw", "kmeans/ae_e5", "classifier"], {}, tmp_path / "acc_note.png", "t", note="why not"
+    )
     history = pd.DataFrame({"epoch": [1, 2, 3], "loss": [0.2, 0.1, 0.07]})
     plots.plot_training({0: history, 1: history * 1.05}, 3, tmp_path / "train.png")
     labels = np.repeat(np.arange(10), 10)
-    plots.plot_embeddings(rng.normal(size=(100, 2)) + labels[:, None], labels, np.array([0.3, 0.2]), tmp_path / "emb.png", "t")
+    plots.plot_embeddings(
+        rng.normal(size=(100, 2)) + labels[:, None], labels, np.array([0.3, 0.2]), tmp_path / "emb.png", "t"
+    )
     plots.plot_samples(rng.integers(0, 255, (100, 28, 28), dtype=np.uint8), labels, 6, tmp_path / "samples.png", "t")
     for name in ("acc", "acc_note", "train", "emb", "samples"):
         assert is_png(tmp_path / f"{name}.png"), name
@@ -287,7 +342,10 @@ def test_summary_names_every_method_and_says_why_no_study_numbers(tiny_results):
         assert f"`{method}`" in text, method
     assert "study_accuracy" not in summary and "**Verdict:" not in text
     tiny = yaml.safe_load(TINY.read_text())
-    assert f"clusters {tiny['subsets']['cluster']['per_class']} per digit of split test (the study: 100 per digit of split test)" in text
+    assert (
+        f"clusters {tiny['subsets']['cluster']['per_class']} per digit of split test (the study: 100 per digit of split test)"
+        in text
+    )
     assert f"networks trained on {tiny['subsets']['train']['per_class']} per digit of split train" in text
     # the table's numbers are the per-seed metric files' means
     for _, row in summary.iterrows():
@@ -314,7 +372,12 @@ def test_snakemake_report(tiny_run, tmp_path):
     assert "Training loss of the autoencoder trained for 2 epochs" in html and "How to read this report" in html
     # every figure and table of the run is in it
     results = tiny_run / "results" / "mnist" / "tiny"
-    tables = ["summary.csv", "summary.md", "pca_sweep.csv", *(["denoise/denoising.csv", "denoise/denoising.md"] if DENOISE else [])]
+    tables = [
+        "summary.csv",
+        "summary.md",
+        "pca_sweep.csv",
+        *(["denoise/denoising.csv", "denoise/denoising.md"] if DENOISE else []),
+    ]
     for path in [*sorted(results.rglob("*.png")), *(results / t for t in tables)]:
         assert f'"{path.relative_to(tiny_run)}"' in "".join(index.values()), path
 
@@ -323,9 +386,11 @@ def test_report_modules_load_neither_torch_nor_skimage():
     import subprocess
     import sys
 
-    code = ("import sys; sys.path.insert(0, 'workflow/scripts'); "
-            "import aeclust.plots, aeclust.summary, aeclust.claims, aeclust.denoise_report, aeclust.methods, aeclust.intervals; "
-            "bad = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'skimage'}); print(bad); sys.exit(bool(bad))")
+    code = (
+        "import sys; sys.path.insert(0, 'workflow/scripts'); "
+        "import aeclust.plots, aeclust.summary, aeclust.claims, aeclust.denoise_report, aeclust.methods, aeclust.intervals; "
+        "bad = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'skimage'}); print(bad); sys.exit(bool(bad))"
+    )
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
 
@@ -347,8 +412,14 @@ def test_figures_say_digit_for_mnist_only(tmp_path, monkeypatch):
     assert plots.class_noun("mnist") == "digit"
     assert plots.class_noun("fashion-mnist") == plots.class_noun("pets") == plots.class_noun("mnist_npz") == "class"
     assert plots.samples_title(10, 100, "digit") == "Training subset: the first 10 of each digit (100 images in all)"
-    assert plots.samples_title(10, 36, plots.class_noun("pets")) == "Training subset: the first 10 of each class (36 images in all)"
-    assert plots.samples_title(10, 36, "class", labelled=False) == "Training subset: the first 10 images (36 images in all)"
+    assert (
+        plots.samples_title(10, 36, plots.class_noun("pets"))
+        == "Training subset: the first 10 of each class (36 images in all)"
+    )
+    assert (
+        plots.samples_title(10, 36, "class", labelled=False)
+        == "Training subset: the first 10 images (36 images in all)"
+    )
 
     shown = {}  # what the figures write, caught as they are saved
     monkeypatch.setattr(plots, "save_figure", lambda fig, path: shown.update({path: fig}))
@@ -384,7 +455,9 @@ def test_sample_grid_shows_colour_images_in_colour(tmp_path):
     images = np.zeros((6, 3, 12, 12), dtype=np.uint8)
     for i in range(6):
         images[i, i % 3] = 255  # image i is pure red, green or blue
-    plots.plot_samples(images, np.array([0, 1, 2, 0, 1, 2]), 2, tmp_path / "s.png", "colour", names=np.array(["r", "g", "b"]))
+    plots.plot_samples(
+        images, np.array([0, 1, 2, 0, 1, 2]), 2, tmp_path / "s.png", "colour", names=np.array(["r", "g", "b"])
+    )
     rgb = np.asarray(Image.open(tmp_path / "s.png").convert("RGB")).reshape(-1, 3).astype(int)
     for channel in range(3):
         others = [c for c in range(3) if c != channel]
@@ -423,7 +496,9 @@ def render_captions(config: dict, categories: list[str]) -> dict[str, str]:
     links += "".join(f".. _{c}: javascript:app.showCategory('{c}')\n" for c in categories)
     out = {}
     for path in sorted(CAPTIONS.glob("*.rst")):
-        text = env.from_string(path.read_text() + links).render(snakemake=snake, categories={_Category(c): {} for c in categories})
+        text = env.from_string(path.read_text() + links).render(
+            snakemake=snake, categories={_Category(c): {} for c in categories}
+        )
         html = publish_parts(text, writer="html", settings_overrides={"report_level": 2})["html_body"]
         assert "System Message" not in html, (path.name, html[:3000])
         out[path.name] = re.sub(r"<[^>]+>", "", html)
@@ -437,14 +512,20 @@ def caption_config(dataset: str, ds: dict) -> dict:
 
 
 def test_captions_name_digits_for_mnist_and_classes_for_other_images():
-    mnist = render_captions(caption_config("mnist", yaml.safe_load((REPO / "config" / "config.yaml").read_text())["datasets"]["mnist"]),
-                            list(CATEGORIES))
+    mnist = render_captions(
+        caption_config("mnist", yaml.safe_load((REPO / "config" / "config.yaml").read_text())["datasets"]["mnist"]),
+        list(CATEGORIES),
+    )
     assert "one row per digit" in mnist["samples.rst"] and "true digit" in mnist["embeddings.rst"]
-    assert "legibility, the accuracy of the" in mnist["denoise_curves.rst"] and "digits" in mnist["denoise_examples.rst"]
+    assert (
+        "legibility, the accuracy of the" in mnist["denoise_curves.rst"] and "digits" in mnist["denoise_examples.rst"]
+    )
     assert "PCA sweep: accuracy against" in mnist["workflow.rst"] and "download_dataset" in mnist["workflow.rst"]
 
     study_pages = {"workflow.rst", "summary.rst"}  # the study's own digits, told as its story
-    pets = render_captions(caption_config("pets", {"source": "folder", "path": "pets", "labels": "folders"}), list(CATEGORIES))
+    pets = render_captions(
+        caption_config("pets", {"source": "folder", "path": "pets", "labels": "folders"}), list(CATEGORIES)
+    )
     assert "one row per class" in pets["samples.rst"] and "true class" in pets["embeddings.rst"]
     assert "true classes" in pets["confusion.rst"] and "clusters mapped to classes" in pets["accuracy.rst"]
     for name, text in pets.items():

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from aeclust.augment import Augment, AugmentConfig, augment, sample_affine
 from aeclust.selflabel import (
     SelectionError,
@@ -102,7 +101,9 @@ def test_rotation_turns_a_bar_by_the_drawn_angle():
     mxx, myy, mxy = (w * dx * dx).sum((1, 2)), (w * dy * dy).sum((1, 2)), (w * dx * dy).sum((1, 2))
     measured = 0.5 * torch.atan2(2 * mxy, mxx - myy)
     assert torch.allclose(measured.abs(), angle.abs(), atol=math.radians(1.0))
-    assert torch.allclose(measured, angle, atol=math.radians(1.0)) or torch.allclose(measured, -angle, atol=math.radians(1.0))
+    assert torch.allclose(measured, angle, atol=math.radians(1.0)) or torch.allclose(
+        measured, -angle, atol=math.radians(1.0)
+    )
     assert angle.abs().max() > math.radians(8)
 
 
@@ -112,7 +113,7 @@ def test_scale_zooms_the_area_by_the_drawn_factor_squared():
     y = augment(x, cfg, gen(7))
     s = sample_affine(32, cfg, gen(7))["scale"]
     ratio = y.sum((1, 2, 3)) / x.sum((1, 2, 3))
-    assert torch.allclose(ratio, s**2, rtol=0.03), (ratio / s**2)
+    assert torch.allclose(ratio, s**2, rtol=0.03), ratio / s**2
     assert (s > 1.05).any() and (s < 0.95).any()
 
 
@@ -150,7 +151,10 @@ def test_augment_is_seeded():
     assert torch.equal(Augment({"crop": 2, "hflip": True})(x, gen(11)), a)  # the training-loop callable
 
 
-@pytest.mark.parametrize("settings,word", [({"rotation": -1}, "rotation"), ({"shift": 1.5}, "shift"), ({"crop": 1.5}, "crop"), ({"flip": True}, "unknown")])
+@pytest.mark.parametrize(
+    "settings,word",
+    [({"rotation": -1}, "rotation"), ({"shift": 1.5}, "shift"), ({"crop": 1.5}, "crop"), ({"flip": True}, "unknown")],
+)
 def test_bad_augment_settings_name_the_key(settings, word):
     with pytest.raises(ValueError, match=word):
         AugmentConfig.from_dict(settings)
@@ -202,10 +206,16 @@ def test_cluster_posteriors_are_those_of_gaussians_fitted_to_each_cluster():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 1, (30, 2)), rng.normal(2, 0.5, (20, 2))])
     ids = np.repeat([0, 1], [30, 20])
-    dens = np.stack([
-        w * multivariate_normal(x[ids == c].mean(0), np.cov(x[ids == c], rowvar=False, bias=True) + 1e-6 * np.eye(2)).pdf(x)
-        for c, w in ((0, 0.6), (1, 0.4))
-    ], axis=1)
+    dens = np.stack(
+        [
+            w
+            * multivariate_normal(
+                x[ids == c].mean(0), np.cov(x[ids == c], rowvar=False, bias=True) + 1e-6 * np.eye(2)
+            ).pdf(x)
+            for c, w in ((0, 0.6), (1, 0.4))
+        ],
+        axis=1,
+    )
     assert np.allclose(cluster_posteriors(x, ids, 2), dens / dens.sum(1, keepdims=True), atol=1e-9)
 
 
@@ -310,15 +320,32 @@ def run_script(tmp_path, labels: np.ndarray, monkeypatch, name: str) -> dict[str
     np.savez(d / "subset.npz", images=images, labels=labels, split=np.array(["test"] * len(labels)))
     np.savez(d / "features.npz", features=space, labels=labels)
     np.savez(d / "clusters.npz", clusters=pseudo, labels=labels)
-    settings = {"criterion": "knn", "k": 5, "threshold": 0.6, "rounds": 2, "epochs": 2, "batch_size": 32, "lr": 0.002,
-                "schedule": "onecycle", "channels": [8, 16], "hidden": 32, "precision": "fp32", "bn_recalibrate": True,
-                "space": "ae", "augment": {"rotation": 10, "shift": 0.1, "scale": 0.1, "crop": 0, "hflip": False}}
+    settings = {
+        "criterion": "knn",
+        "k": 5,
+        "threshold": 0.6,
+        "rounds": 2,
+        "epochs": 2,
+        "batch_size": 32,
+        "lr": 0.002,
+        "schedule": "onecycle",
+        "channels": [8, 16],
+        "hidden": 32,
+        "precision": "fp32",
+        "bn_recalibrate": True,
+        "space": "ae",
+        "augment": {"rotation": 10, "shift": 0.1, "scale": 0.1, "crop": 0, "hflip": False},
+    }
     smk = SimpleNamespace(
-        input=SimpleNamespace(clusters=str(d / "clusters.npz"), images=str(d / "subset.npz"), space=str(d / "features.npz")),
+        input=SimpleNamespace(
+            clusters=str(d / "clusters.npz"), images=str(d / "subset.npz"), space=str(d / "features.npz")
+        ),
         output=SimpleNamespace(clusters=str(d / "out.npz")),
         params=SimpleNamespace(settings=settings, device="cpu"),
         wildcards=SimpleNamespace(algo="gmm", feat="ae_e2_umap", seed="0"),
-        threads=1, log=[], rule="selflabel",
+        threads=1,
+        log=[],
+        rule="selflabel",
     )
     for var in ("OMP_NUM_THREADS", "GOMP_SPINCOUNT"):  # script_setup sets them; put them back afterwards
         if var in os.environ:
@@ -358,20 +385,23 @@ def test_tiny_dag_has_the_stage(tmp_path):
 def test_selflabel_source_must_be_a_clustering(tmp_path):
     proc = snakemake(tmp_path, "-n", configfile=overlay(tmp_path, "selflabel: {from: [gmm/ae_e7_umap]}"), check=False)
     assert proc.returncode != 0
-    assert "config error: selflabel/from: gmm/ae_e7_umap is not a clustering of this config" in proc.stderr + proc.stdout
+    assert (
+        "config error: selflabel/from: gmm/ae_e7_umap is not a clustering of this config" in proc.stderr + proc.stdout
+    )
 
 
 def test_fashion_gets_its_flips():
     """datasets.fashion-mnist.augment (hflip) is merged over selflabel.augment; MNIST keeps none."""
     import yaml
-
     from aeclust.config import selflabel_settings
 
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     mnist = selflabel_settings(cfg)
     fashion = selflabel_settings({**cfg, "dataset": "fashion-mnist"})
     assert mnist["augment"]["hflip"] is False and fashion["augment"]["hflip"] is True
-    assert {k: v for k, v in fashion["augment"].items() if k != "hflip"} == {k: v for k, v in mnist["augment"].items() if k != "hflip"}
+    assert {k: v for k, v in fashion["augment"].items() if k != "hflip"} == {
+        k: v for k, v in mnist["augment"].items() if k != "hflip"
+    }
     assert "enabled" not in mnist and "from" not in mnist and mnist["k"] == cfg["selflabel"]["k"]
 
 
@@ -381,8 +411,10 @@ def test_tiny_run_reports_the_selflabel_method(tiny_results):
     row = summary[summary["method"] == "selflabel/gmm_ae_e2_umap"]
     assert len(row) == 1 and row["seeds"].iloc[0] == 2
     assert row["description"].iloc[0] == "Self-labeled CNN from GMM on AE 2 epochs + UMAP"
-    with np.load(tiny_results / "clusters" / "selflabel" / "gmm_ae_e2_umap_s0.npz") as f, \
-            np.load(tiny_results / "clusters" / "gmm" / "ae_e2_umap_s0.npz") as src:
+    with (
+        np.load(tiny_results / "clusters" / "selflabel" / "gmm_ae_e2_umap_s0.npz") as f,
+        np.load(tiny_results / "clusters" / "gmm" / "ae_e2_umap_s0.npz") as src,
+    ):
         assert f["clusters"].shape == (100,) and np.array_equal(f["labels"], src["labels"])
         assert f["selected"].shape == (2, 100) and np.array_equal(f["round_clusters"][0], src["clusters"])
         assert ((f["confidence"] > 0) & (f["confidence"] <= 1)).all()

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import REPO, overlay, snakemake
 
 PROFILE = REPO / "profiles" / "slurm"
@@ -44,12 +43,16 @@ def network_rules() -> set[str]:
     """Rules that run a network, found by their code: the script sets up torch for one
     (``script_setup(..., network=True)``); test_network_rules_take_device checks that
     exactly these take config's `device` as a parameter."""
-    return {name for name, body in _rule_texts().items() if re.search(r"script_setup\([^)]*network=True", _script(body))}
+    return {
+        name for name, body in _rule_texts().items() if re.search(r"script_setup\([^)]*network=True", _script(body))
+    }
 
 
 def resuming_rules() -> set[str]:
     """Rules whose script hands its training loop a per-epoch resume file."""
-    return {name for name, body in _rule_texts().items() if '.resume")' in _script(body) and "checkpoint=" in _script(body)}
+    return {
+        name for name, body in _rule_texts().items() if '.resume")' in _script(body) and "checkpoint=" in _script(body)
+    }
 
 
 # They ask for a GPU when config says `device: cuda`.
@@ -57,8 +60,13 @@ NETWORK_RULES = network_rules()
 
 
 def test_network_rules_take_device():
-    assert NETWORK_RULES >= {"train_autoencoder", "extract_embeddings", "train_classifier", "train_denoiser",
-                             "evaluate_denoiser"}
+    assert NETWORK_RULES >= {
+        "train_autoencoder",
+        "extract_embeddings",
+        "train_classifier",
+        "train_denoiser",
+        "evaluate_denoiser",
+    }
     takes_device = {name for name, body in _rule_texts().items() if re.search(r"^\s+device=", body, re.M)}
     assert takes_device == NETWORK_RULES
     assert resuming_rules() == {"train_autoencoder", "train_classifier", "train_denoiser"}
@@ -72,8 +80,9 @@ def _uncommented_profile() -> str:
     """The profile with its commented GPU example lines (and the rule names they sit under)
     uncommented, as docs/cluster.md says to."""
     names = "|".join(sorted(NETWORK_RULES))
-    return re.sub(rf"^(\s*)# ?(\s*)(gpu|slurm_partition|{names}):", r"\1\2\3:", (PROFILE / "config.yaml").read_text(),
-                  flags=re.M)
+    return re.sub(
+        rf"^(\s*)# ?(\s*)(gpu|slurm_partition|{names}):", r"\1\2\3:", (PROFILE / "config.yaml").read_text(), flags=re.M
+    )
 
 
 def test_profile_names_every_network_rule():
@@ -135,8 +144,9 @@ def test_profile_resources_fit_a_two_core_node(tmp_path):
 
 def test_profile_gpu_example_works_when_uncommented(tmp_path):
     # the profile's commented GPU (and partition) lines, uncommented as docs/cluster.md says
-    text = re.sub(r'^(\s*)# ?(\s*)slurm_partition: "cpu"', r'\1\2slurm_partition: "cpu"',
-                  _uncommented_profile(), flags=re.M)
+    text = re.sub(
+        r'^(\s*)# ?(\s*)slurm_partition: "cpu"', r'\1\2slurm_partition: "cpu"', _uncommented_profile(), flags=re.M
+    )
     (tmp_path / "gpu").mkdir()
     (tmp_path / "gpu" / "config.yaml").write_text(text)
     given = {rule for rule, res in yaml.safe_load(text)["set-resources"].items() if res.get("gpu")}
@@ -183,7 +193,10 @@ def slurm_unavailable() -> str | None:
         return "no SLURM controller answers (sinfo timed out); start one with tests/slurm/up.sh"
     if proc.returncode != 0:
         return f"no SLURM controller answers ({proc.stderr.strip()}); start one with tests/slurm/up.sh"
-    if not any(s.rstrip("*") in {"idle", "mixed", "allocated", "completing"} and not s.endswith("*") for s in proc.stdout.split()):
+    if not any(
+        s.rstrip("*") in {"idle", "mixed", "allocated", "completing"} and not s.endswith("*")
+        for s in proc.stdout.split()
+    ):
         return f"no SLURM node is up (sinfo states: {proc.stdout.split()})"
     return None
 
@@ -200,8 +213,13 @@ def slurm():
 
 def squeue_states(job_ids: list[str]) -> dict[str, tuple[str, str]]:
     """SLURM job id -> (state, comment) for jobs squeue still lists (finished ones: MinJobAge)."""
-    out = subprocess.run(["squeue", "--states=all", "-h", "-o", "%i|%T|%k", "-j", ",".join(job_ids)],
-                         capture_output=True, text=True, timeout=30, check=True).stdout
+    out = subprocess.run(
+        ["squeue", "--states=all", "-h", "-o", "%i|%T|%k", "-j", ",".join(job_ids)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
     return {i: (state, comment) for i, state, comment in (line.split("|", 2) for line in out.splitlines())}
 
 
@@ -216,13 +234,18 @@ def test_tiny_dag_through_slurm_equals_local_run(slurm, tiny_run, tiny_results, 
     workdir = tmp_path / "slurm"
     proc = snakemake(
         workdir,
-        "--workflow-profile", str(PROFILE),
+        "--workflow-profile",
+        str(PROFILE),
         # no accounting database on the CI cluster: sacct fails, squeue still answers
-        "--slurm-status-command", "squeue",
-        "--slurm-init-seconds-before-status-checks", "1",
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
         "--slurm-keep-successful-logs",
-        "--latency-wait", "5",  # one machine: outputs are visible at once
-        "--retries", "0",  # a failing job fails the test at once
+        "--latency-wait",
+        "5",  # one machine: outputs are visible at once
+        "--retries",
+        "0",  # a failing job fails the test at once
         timeout=900,  # then SIGINT: Snakemake cancels its SLURM jobs
     )
     log = proc.stdout + proc.stderr
@@ -251,8 +274,13 @@ def test_tiny_dag_through_slurm_equals_local_run(slurm, tiny_run, tiny_results, 
     for rel in local_metrics:
         a, b = numbers(tiny_results / rel), numbers(results / rel)
         assert a.keys() == b.keys() and np.allclose([b[k] for k in a], [a[k] for k in a], rtol=1e-9, atol=1e-12), rel
-    pd.testing.assert_frame_equal(pd.read_csv(results / "pca_sweep.csv"), pd.read_csv(tiny_results / "pca_sweep.csv"),
-                                  check_exact=False, rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(results / "pca_sweep.csv"),
+        pd.read_csv(tiny_results / "pca_sweep.csv"),
+        check_exact=False,
+        rtol=1e-9,
+        atol=1e-12,
+    )
 
 
 def test_small_networks_train_on_one_thread_n2d_on_two(tmp_path):

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from aeclust.subsets import SubsetSpec, draw_seed, make_subsets, split_of
 
 
@@ -38,7 +37,9 @@ def test_same_split_is_disjoint(data):
 
 def test_all_split_and_everything(data):
     images, labels, n_train = data
-    s = make_subsets(images, labels, n_train, SubsetSpec("all", None), SubsetSpec("all", None), seed=0, exclude_cluster=False)
+    s = make_subsets(
+        images, labels, n_train, SubsetSpec("all", None), SubsetSpec("all", None), seed=0, exclude_cluster=False
+    )
     assert len(s["cluster"]) == len(s["train"]) == len(labels)
 
 

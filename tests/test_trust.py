@@ -25,18 +25,19 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from aeclust.download import DownloadError, fetch_dataset
 from aeclust.models import CheckpointError, build_model, load_checkpoint, save_checkpoint
 from aeclust.runtime import one_line, set_seed
 from aeclust.train import HOLD_ENV, FitConfig, TrainingError, fit
-from conftest import blob_images, MIRROR, REPO, SNAKEFILE, TINY, dry_run_jobs, overlay, snakemake
+from conftest import MIRROR, REPO, SNAKEFILE, TINY, blob_images, dry_run_jobs, overlay, snakemake
 
 CONV = {"kind": "autoencoder", "arch": "conv"}
 TINY_R = Path("results/mnist/tiny")  # the tiny preset's results folder, relative to a workdir
 # Python subprocesses import this checkout's library (it is not installed).
-LIBRARY_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "workflow" / "scripts"),
-                                                                         os.environ.get("PYTHONPATH")]))}
+LIBRARY_ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "workflow" / "scripts"), os.environ.get("PYTHONPATH")])),
+}
 
 
 def _images(n=48, seed=0):
@@ -73,11 +74,15 @@ def test_network_unreachable(tmp_path, monkeypatch):
     monkeypatch.setattr(socket, "create_connection", unreachable)
     with pytest.raises(DownloadError) as e:
         fetch_dataset(["f"], {"f": "0" * 64}, ["http://10.255.255.1/"], tmp_path, retries=1, backoff=0)
-    assert e.value.failures == [("http://10.255.255.1/", f"network error: {os.strerror(errno.ENETUNREACH)} (2 attempts)")]
+    assert e.value.failures == [
+        ("http://10.255.255.1/", f"network error: {os.strerror(errno.ENETUNREACH)} (2 attempts)")
+    ]
 
 
 def test_download_error_as_one_line():
-    err = DownloadError("t10k-labels-idx1-ubyte", [("http://a/", "HTTP 404 Not Found"), ("/m", "not gzip (first bytes 0000)")])
+    err = DownloadError(
+        "t10k-labels-idx1-ubyte", [("http://a/", "HTTP 404 Not Found"), ("/m", "not gzip (first bytes 0000)")]
+    )
     assert one_line(err) == (
         "DownloadError: t10k-labels-idx1-ubyte: all 2 mirror(s) failed: http://a/: HTTP 404 Not Found; /m: not gzip (first bytes 0000)"
     )
@@ -91,17 +96,22 @@ def _run_script(tmp_path: Path, body: str) -> tuple[int, str]:
         from aeclust.runtime import script_setup
         script_setup(SimpleNamespace(log=[{str(log)!r}], threads=1, rule="some_rule"))
     """) + textwrap.dedent(body)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=LIBRARY_ENV)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=LIBRARY_ENV
+    )
     return proc.returncode, log.read_text()
 
 
 def test_script_error_is_one_line_first(tmp_path):
     """Our own errors: one line naming file and expectation, no traceback noise."""
-    rc, log = _run_script(tmp_path, """
+    rc, log = _run_script(
+        tmp_path,
+        """
         from aeclust.idx import read_idx
         open("x.idx", "wb").write(bytes([0x1F, 0x8B, 8, 0]) + bytes(12))
         read_idx("x.idx")
-    """)
+    """,
+    )
     assert rc == 1
     errors = [ln for ln in log.splitlines() if " ERROR " in ln]
     assert len(errors) == 1 and errors[0].endswith(
@@ -137,7 +147,7 @@ def test_every_torch_load_is_weights_only():
         start = 0
         while (i := text.find("torch.load(", start)) >= 0:
             end = text.find(")", i)
-            calls.append((path.name, text[i:end + 1]))
+            calls.append((path.name, text[i : end + 1]))
             start = i + 1
     assert calls, "no torch.load found: update this test"
     assert all("weights_only=True" in call for _, call in calls), calls
@@ -248,7 +258,9 @@ def test_hold_hook_stops_after_the_given_epoch(tmp_path):
     """)
     env = {**os.environ, HOLD_ENV: "1"}
     one = tmp_path / "one.pt.resume"
-    done = subprocess.run([sys.executable, "-c", code, "1", str(one)], capture_output=True, text=True, timeout=120, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", code, "1", str(one)], capture_output=True, text=True, timeout=120, env=env
+    )
     assert done.returncode == 0 and done.stdout.strip() == "finished", done.stderr
     assert one.exists() and not (tmp_path / "one.pt.resume.held").exists()
     ckpt = tmp_path / "m.pt.resume"
@@ -287,6 +299,7 @@ def test_killed_writer_leaves_nothing_at_the_target(tmp_path):
 # ---------------------------------------------------------------------------------------
 # End to end: bad input and a diverging network stop the workflow; nothing is written
 
+
 @pytest.fixture
 def refusing_port():
     with socket.socket() as s:
@@ -297,6 +310,7 @@ def refusing_port():
 @pytest.mark.e2e
 def test_workflow_every_mirror_unreachable(tmp_path, refusing_port):
     """404, refused, timeout: download_dataset fails with one clear line, data/ stays empty."""
+
     class NotFound(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
             self.send_error(404)
@@ -309,17 +323,26 @@ def test_workflow_every_mirror_unreachable(tmp_path, refusing_port):
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(4)
-    mirrors = [f"http://127.0.0.1:{srv.server_address[1]}/", f"http://127.0.0.1:{refusing_port}/",
-               f"http://127.0.0.1:{silent.getsockname()[1]}/"]
+    mirrors = [
+        f"http://127.0.0.1:{srv.server_address[1]}/",
+        f"http://127.0.0.1:{refusing_port}/",
+        f"http://127.0.0.1:{silent.getsockname()[1]}/",
+    ]
     mirror_list = "\n".join(f"      - {m}" for m in mirrors)
-    text = textwrap.dedent("""
+    text = (
+        textwrap.dedent("""
         download: {timeout: 1, retries: 0}
         datasets:
           mnist:
             mirrors:
-        """) + mirror_list + "\n"
+        """)
+        + mirror_list
+        + "\n"
+    )
     try:
-        proc = snakemake(tmp_path, "--cores", "1", configfile=overlay(tmp_path, text), check=False, env={"AECLUST_MIRROR": ""})
+        proc = snakemake(
+            tmp_path, "--cores", "1", configfile=overlay(tmp_path, text), check=False, env={"AECLUST_MIRROR": ""}
+        )
     finally:
         srv.shutdown()
         srv.server_close()
@@ -341,7 +364,9 @@ def test_workflow_diverging_training_fails_without_a_model(tmp_path, mirror):
     with the reason, and no model (nor its settings or loss table) is left for later steps."""
     models = tmp_path / TINY_R / "models"
     target = f"{TINY_R}/models/ae_e1_s0.pt"
-    proc = snakemake(tmp_path, "--cores", "2", target, configfile=overlay(tmp_path, "autoencoder: {lr: 1000000.0}"), check=False)
+    proc = snakemake(
+        tmp_path, "--cores", "2", target, configfile=overlay(tmp_path, "autoencoder: {lr: 1000000.0}"), check=False
+    )
     assert proc.returncode != 0 and "Error in rule train_autoencoder" in proc.stderr + proc.stdout
     log = (tmp_path / TINY_R / "logs" / "train_autoencoder" / "e1_s0.log").read_text()
     errors = [ln.split(" ERROR ")[1] for ln in log.splitlines() if " ERROR " in ln]
@@ -349,7 +374,9 @@ def test_workflow_diverging_training_fails_without_a_model(tmp_path, mirror):
         f"rule train_autoencoder failed: TrainingError: autoencoder {target}: output collapsed to a constant image"
     ), log
     assert not list(models.glob("ae_e1_s0*")) or [p.name for p in models.glob("ae_e1_s0*")] == ["ae_e1_s0.pt.resume"]
-    assert "train_autoencoder" in dry_run_jobs(tmp_path, target, configfile=overlay(tmp_path, "autoencoder: {lr: 1000000.0}"))
+    assert "train_autoencoder" in dry_run_jobs(
+        tmp_path, target, configfile=overlay(tmp_path, "autoencoder: {lr: 1000000.0}")
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -362,8 +389,18 @@ def _start(workdir: Path, *args: str, hold_after: int | None = 1) -> subprocess.
     ``hold_after``: every training job with epochs left stops after saving that epoch's
     resume file and waits, with ``<resume file>.held`` holding its process id
     (aeclust.train's test hook), so a test interrupts it at a known point, never by a race."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir),
-           "--configfile", str(TINY), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(SNAKEFILE),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(TINY),
+        *args,
+    ]
     out = open(workdir / "snakemake.out", "w")
     env = {**os.environ, "AECLUST_MIRROR": str(MIRROR)}
     if hold_after is not None:

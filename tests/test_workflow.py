@@ -15,9 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
-
-from conftest import MIRROR, REPO, SNAKEFILE, TINY, dry_run_jobs, overlay, snakemake
+from conftest import MIRROR, REPO, TINY, dry_run_jobs, overlay, snakemake
 
 LIBRARY = REPO / "workflow" / "scripts" / "aeclust"
 
@@ -26,15 +24,34 @@ def test_every_target_made(tiny_run, tiny_results):
     # nothing left to do, and the targets of rule all exist
     assert dry_run_jobs(tiny_run) == {}
     summary = pd.read_csv(tiny_results / "summary.csv")
-    assert set(summary["method"]) == {"kmeans/raw", "kmeans/ae_e1", "kmeans/ae_e2", "kmeans/ae_e2_pca8",
-                                      "kmeans/ae_e2_umap", "gmm/ae_e2_umap", "selflabel/gmm_ae_e2_umap", "classifier"}
+    assert set(summary["method"]) == {
+        "kmeans/raw",
+        "kmeans/ae_e1",
+        "kmeans/ae_e2",
+        "kmeans/ae_e2_pca8",
+        "kmeans/ae_e2_umap",
+        "gmm/ae_e2_umap",
+        "selflabel/gmm_ae_e2_umap",
+        "classifier",
+    }
     assert (summary["seeds"] == 2).all()
     for _, row in summary.iterrows():  # each mean is the mean of that method's per-seed metric files
         algo, _, feat = row["method"].rpartition("/")
-        files = (tiny_results / "metrics" / algo).glob(f"{feat}_s*.json") if algo else (tiny_results / "metrics").glob(f"{feat}_s*.json")
+        files = (
+            (tiny_results / "metrics" / algo).glob(f"{feat}_s*.json")
+            if algo
+            else (tiny_results / "metrics").glob(f"{feat}_s*.json")
+        )
         accs = [json.loads(p.read_text())["accuracy"] for p in files]
         assert len(accs) == 2 and abs(row["accuracy_mean"] - np.mean(accs)) < 1e-12, row["method"]
-    for name in ("kmeans_raw", "kmeans_ae_e1", "kmeans_ae_e2", "kmeans_ae_e2_pca8", "kmeans_ae_e2_umap", "gmm_ae_e2_umap"):
+    for name in (
+        "kmeans_raw",
+        "kmeans_ae_e1",
+        "kmeans_ae_e2",
+        "kmeans_ae_e2_pca8",
+        "kmeans_ae_e2_umap",
+        "gmm_ae_e2_umap",
+    ):
         png = tiny_results / "figures" / "confusion" / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     sweep = pd.read_csv(tiny_results / "pca_sweep.csv")
@@ -50,8 +67,14 @@ def test_without_the_mirror_its_tests_skip_saying_why(tmp_path):
     env["AECLUST_TEST_MIRROR"] = str(tmp_path / "nowhere")
 
     def pytest_run(extra: dict) -> str:
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *tests],
-                              cwd=REPO / "tests", env={**env, **extra}, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *tests],
+            cwd=REPO / "tests",
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         return proc.stdout
 
     out = pytest_run({})
@@ -72,18 +95,26 @@ def test_download_uses_the_config_mirror_when_the_variable_is_empty(tmp_path, mi
     snakemake(tmp_path, "--cores", "1", target, configfile=overlay(tmp_path, text), env={"AECLUST_MIRROR": ""})
     log = (tmp_path / "results" / "mnist" / "tiny" / "logs" / "download_dataset.log").read_text()
     assert f"mirrors, in order: {mirror}, http://127.0.0.1:9/" in log, log
-    sums = dict(line.split()[::-1] for line in (mirror / "SHA256SUMS").read_text().splitlines() if line and line[0] != "#")
+    sums = dict(
+        line.split()[::-1] for line in (mirror / "SHA256SUMS").read_text().splitlines() if line and line[0] != "#"
+    )
     assert hashlib.sha256((tmp_path / target).read_bytes()).hexdigest() == sums["t10k-labels-idx1-ubyte"]
 
 
 def test_data_rules_on_real_mirror(tiny_run, tiny_results):
     data = tiny_run / "data" / "mnist"
-    sums = dict(line.split()[::-1] for line in (MIRROR / "SHA256SUMS").read_text().splitlines()
-                if line and not line.startswith("#"))
+    sums = dict(
+        line.split()[::-1]
+        for line in (MIRROR / "SHA256SUMS").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     for name, digest in sums.items():
         assert hashlib.sha256((data / name).read_bytes()).hexdigest() == digest
     assert not list(data.glob(".*"))  # no temporary files left behind
-    with np.load(tiny_results / "subsets" / "cluster_s0.npz") as c, np.load(tiny_results / "subsets" / "train_s0.npz") as t:
+    with (
+        np.load(tiny_results / "subsets" / "cluster_s0.npz") as c,
+        np.load(tiny_results / "subsets" / "train_s0.npz") as t,
+    ):
         assert np.bincount(c["labels"]).tolist() == [10] * 10
         assert np.bincount(t["labels"]).tolist() == [50] * 10
         assert set(c["split"]) == {"test"} and set(t["split"]) == {"train"}
@@ -95,7 +126,13 @@ def test_deskew_setting_straightens_the_same_drawn_images(tiny_run, tiny_results
     from aeclust.preprocess import deskew
 
     target = "results/mnist/tiny-deskew/subsets/cluster_s0.npz"
-    snakemake(tiny_run, "--cores", "1", target, configfile=overlay(tmp_path, "experiment: tiny-deskew\nsubsets: {deskew: true}"))
+    snakemake(
+        tiny_run,
+        "--cores",
+        "1",
+        target,
+        configfile=overlay(tmp_path, "experiment: tiny-deskew\nsubsets: {deskew: true}"),
+    )
     log = (tiny_run / "results/mnist/tiny-deskew/logs/make_subsets/s0.log").read_text()
     assert "deskewed and centred the 600 drawn images" in log  # 100 clustered + 500 training, not all 70,000
     with np.load(tiny_run / target) as d, np.load(tiny_results / "subsets" / "cluster_s0.npz") as raw:
@@ -119,8 +156,16 @@ def test_training_logs_and_settings(tiny_results):
 
 def test_pca_change_reruns_only_pca_and_downstream(tiny_run, tmp_path):
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "pca: {components: 4}"))
-    assert jobs.keys() <= {"reduce_pca", "cluster_kmeans", "align_clusters", "plot_confusion", "plot_accuracy", "summarize",
-                           "clusters_table", "default"}
+    assert jobs.keys() <= {
+        "reduce_pca",
+        "cluster_kmeans",
+        "align_clusters",
+        "plot_confusion",
+        "plot_accuracy",
+        "summarize",
+        "clusters_table",
+        "default",
+    }
     assert jobs["reduce_pca"] == 2 and jobs["cluster_kmeans"] == 2
 
 
@@ -179,12 +224,18 @@ def test_library_edit_marks_exactly_its_users_stale(tiny_run, tmp_path):
 def test_how_bytes_are_fetched_never_invalidates(tiny_run, tmp_path):
     """download.timeout / retries and the mirrors list say how the files are fetched, their
     SHA-256 what they are: changing them schedules nothing."""
-    for text in ("download: {timeout: 31}", "download: {retries: 5}",
-                 "datasets: {mnist: {mirrors: ['https://example.org/mnist/']}}", "mirror: /elsewhere"):
+    for text in (
+        "download: {timeout: 31}",
+        "download: {retries: 5}",
+        "datasets: {mnist: {mirrors: ['https://example.org/mnist/']}}",
+        "mirror: /elsewhere",
+    ):
         assert dry_run_jobs(tiny_run, configfile=overlay(tmp_path, text)) == {}, text
     # what the files are still counts
-    jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "datasets: {mnist: {sha256: {t10k-labels-idx1-ubyte: '"
-                                                                 + "0" * 64 + "'}}}"))
+    jobs = dry_run_jobs(
+        tiny_run,
+        configfile=overlay(tmp_path, "datasets: {mnist: {sha256: {t10k-labels-idx1-ubyte: '" + "0" * 64 + "'}}}"),
+    )
     assert jobs.get("download_dataset") == 1
 
 
@@ -266,7 +317,9 @@ def _tracked_code(out: str) -> dict[str, set[str]]:
         rule = re.match(r"(?:local)?rule (\w+):", block).group(1)
         inputs = re.search(r"^\s+input: (.*)$", block, re.M)
         files = inputs.group(1).split(", ") if inputs else []
-        tracked.setdefault(rule, set()).update(Path(f.removesuffix(" (cached)")).name for f in files if "/scripts/aeclust/" in f)
+        tracked.setdefault(rule, set()).update(
+            Path(f.removesuffix(" (cached)")).name for f in files if "/scripts/aeclust/" in f
+        )
     return tracked
 
 
@@ -296,7 +349,9 @@ def test_every_rule_tracks_what_its_script_runs(tmp_path):
     assert {"import_images", "internal_criteria", "plot_cluster_grid", "evaluate_denoiser"} <= dags["own images"].keys()
     assert "train_classifier" not in dags["own images"]  # no labels: nothing needs it
     # ... against what each rule's script imports
-    rules = {name: re.search(r'^\s+script:\n\s+"\.\./scripts/(\w+\.py)"', body, re.M) for name, body in _rules().items()}
+    rules = {
+        name: re.search(r'^\s+script:\n\s+"\.\./scripts/(\w+\.py)"', body, re.M) for name, body in _rules().items()
+    }
     scripts = {name: m.group(1) for name, m in rules.items() if m}
     assert scripts.keys() - UNTRACKED >= {"train_autoencoder", "train_classifier", "summarize"}
     seen = set().union(*(d.keys() for d in dags.values()))
@@ -308,7 +363,10 @@ def test_every_rule_tracks_what_its_script_runs(tmp_path):
                 continue
             want = set() if rule in UNTRACKED else script_runs(REPO / "workflow" / "scripts" / script)
             if tracked[rule] != want:
-                wrong[f"{rule} ({dag})"] = {"missing": sorted(want - tracked[rule]), "not run": sorted(tracked[rule] - want)}
+                wrong[f"{rule} ({dag})"] = {
+                    "missing": sorted(want - tracked[rule]),
+                    "not run": sorted(tracked[rule] - want),
+                }
     assert not wrong, f"code=lib(...) differs from what the scripts import: {wrong}"
 
 
@@ -322,7 +380,9 @@ def _every_rule_text() -> dict[str, str]:
     found = {}
     for smk in [REPO / "Snakefile", REPO / "workflow" / "Snakefile", *(REPO / "workflow" / "rules").glob("*.smk")]:
         text = re.sub(r"#.*", "", smk.read_text())
-        found.update((m.group(2), m.group(3)) for m in re.finditer(r"^( *)rule (\w+):\n((?:\1 +\S.*\n|[ \t]*\n)*)", text, re.M))
+        found.update(
+            (m.group(2), m.group(3)) for m in re.finditer(r"^( *)rule (\w+):\n((?:\1 +\S.*\n|[ \t]*\n)*)", text, re.M)
+        )
     return found
 
 

@@ -11,6 +11,8 @@ from aeclust.manifold import gmm_with_confidence
 
 p = smk.params
 features, labels = load_features(smk.input.features)
-assignments, stats, confidence = gmm_with_confidence(features, p.k, p.covariance_type, p.n_init, p.max_iter, int(smk.wildcards.seed))
+assignments, stats, confidence = gmm_with_confidence(
+    features, p.k, p.covariance_type, p.n_init, p.max_iter, int(smk.wildcards.seed)
+)
 log.info("GMM k=%d (%s covariance, best of %d) on %s: %s", p.k, p.covariance_type, p.n_init, features.shape, stats)
 save_npz(smk.output.clusters, clusters=assignments, labels=labels, confidence=confidence, **stats)

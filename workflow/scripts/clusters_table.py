@@ -14,8 +14,16 @@ runs, paths = [], iter(smk.input.clusters)
 for method in p.methods:
     for seed in p.seeds:
         c, s = load_npz(next(paths)), subsets[seed]
-        runs.append({"method": method, "seed": seed, "source": s["source"], "clusters": c["clusters"],
-                     "confidence": c.get("confidence"), "labels": s["labels"]})
+        runs.append(
+            {
+                "method": method,
+                "seed": seed,
+                "source": s["source"],
+                "clusters": c["clusters"],
+                "confidence": c.get("confidence"),
+                "labels": s["labels"],
+            }
+        )
 names = next(iter(subsets.values())).get("label_names")
 table = clusters_table(runs, None if names is None else names.tolist())
 save_table(smk.output.table, table)

@@ -20,6 +20,12 @@ cfg = smk.config
 mirrors = resolve_mirrors(cfg["mirror"], cfg["datasets"][cfg["dataset"]]["mirrors"], os.environ)
 log.info("mirrors, in order: %s", ", ".join(mirrors))
 fetch = cfg["download"]
-paths = fetch_dataset(smk.params.files, smk.params.sha256, mirrors, Path(smk.output[0]).parent,
-                      timeout=fetch["timeout"], retries=fetch["retries"])
+paths = fetch_dataset(
+    smk.params.files,
+    smk.params.sha256,
+    mirrors,
+    Path(smk.output[0]).parent,
+    timeout=fetch["timeout"],
+    retries=fetch["retries"],
+)
 log.info("verified %s", ", ".join(str(x) for x in paths))

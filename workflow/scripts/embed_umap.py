@@ -13,6 +13,13 @@ p = smk.params
 features, labels = load_features(smk.input.features)
 seed = int(smk.wildcards.seed) if p.seeded else None
 embedding = embed_umap(features, p.n_components, p.n_neighbors, p.min_dist, p.metric, seed, smk.threads)
-log.info("UMAP %s -> %s (n_neighbors %d, min_dist %g, %s, random_state %s)",
-         features.shape, embedding.shape, p.n_neighbors, p.min_dist, p.metric, seed)
+log.info(
+    "UMAP %s -> %s (n_neighbors %d, min_dist %g, %s, random_state %s)",
+    features.shape,
+    embedding.shape,
+    p.n_neighbors,
+    p.min_dist,
+    p.metric,
+    seed,
+)
 save_npz(smk.output.features, features=embedding, labels=labels)

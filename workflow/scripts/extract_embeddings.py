@@ -6,7 +6,6 @@ smk = snakemake  # noqa: F821
 log = script_setup(smk, network=True)  # first: OpenMP reads its settings when torch loads
 
 import torch
-
 from aeclust.io import load_npz, save_npz
 from aeclust.models import load_checkpoint
 from aeclust.runtime import resolve_device

@@ -6,7 +6,6 @@ smk = snakemake  # noqa: F821
 log = script_setup(smk)
 
 import numpy as np
-
 from aeclust.images import read_source
 from aeclust.io import save_npz
 
@@ -14,7 +13,17 @@ data = read_source(smk.params.source, smk.params.name)
 for path, reason in data.skipped:
     log.warning("skipped unreadable file %s: %s", path, reason)
 shape = "x".join(map(str, data.images.shape[1:]))
-counts = dict(zip(data.label_names, np.bincount(data.labels, minlength=len(data.label_names)).tolist())) if data.labelled else "no labels"
-log.info("imported %d images (%s, uint8) from %s; %d unreadable files skipped; classes: %s",
-         len(data.images), shape, smk.params.source["path"], len(data.skipped), counts)
+counts = (
+    dict(zip(data.label_names, np.bincount(data.labels, minlength=len(data.label_names)).tolist()))
+    if data.labelled
+    else "no labels"
+)
+log.info(
+    "imported %d images (%s, uint8) from %s; %d unreadable files skipped; classes: %s",
+    len(data.images),
+    shape,
+    smk.params.source["path"],
+    len(data.skipped),
+    counts,
+)
 save_npz(smk.output.images, **data.arrays())

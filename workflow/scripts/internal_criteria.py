@@ -16,8 +16,15 @@ for method in p.methods:
         x, _ = load_features(next(features))
         r = criteria(x, load_npz(next(clusters))["clusters"], p.silhouette_sample, seed)
         records.append({"method": method, "seed": seed, **r})
-        log.info("%s seed %d: silhouette %.4f, Calinski-Harabasz %.1f, Davies-Bouldin %.4f, sizes %s",
-                 method, seed, r["silhouette"], r["calinski_harabasz"], r["davies_bouldin"], r["sizes"])
+        log.info(
+            "%s seed %d: silhouette %.4f, Calinski-Harabasz %.1f, Davies-Bouldin %.4f, sizes %s",
+            method,
+            seed,
+            r["silhouette"],
+            r["calinski_harabasz"],
+            r["davies_bouldin"],
+            r["sizes"],
+        )
 table = internal_table(records)
 save_table(smk.output.csv, table)
 skipped = len(load_npz(smk.input.data).get("skipped", []))

@@ -5,7 +5,6 @@ from aeclust.runtime import script_setup
 log = script_setup(snakemake)  # noqa: F821
 
 import numpy as np
-
 from aeclust.io import load_npz, save_npz
 from aeclust.subsets import SubsetSpec, draw_seed, make_subsets, split_of
 
@@ -33,8 +32,13 @@ else:  # a user's own images: their own split, or a held-out fraction drawn with
     images, labels, source = pool["images"], pool["labels"], pool["source"]
     n_classes = len(data["label_names"])
     extra = {"label_names": data["label_names"]}  # class id -> the user's class name
-    log.info("%d images: %d train, %d test (%s)", len(labels), n_train, len(labels) - n_train,
-             "the array's split" if "split" in data else f"holdout {smk.params.holdout}")
+    log.info(
+        "%d images: %d train, %d test (%s)",
+        len(labels),
+        n_train,
+        len(labels) - n_train,
+        "the array's split" if "split" in data else f"holdout {smk.params.holdout}",
+    )
 spec = {k: SubsetSpec(cfg[k]["split"], cfg[k]["per_class"]) for k in ("cluster", "train")}
 draw = draw_seed(cfg["seed"], int(smk.wildcards.seed), cfg["per_replicate"])
 log.info("draw seed %s (subsets.seed %d, per_replicate %s)", draw, cfg["seed"], cfg["per_replicate"])
@@ -47,6 +51,14 @@ if smk.params.deskew:  # each image by its own pixels, so only the drawn ones, e
     log.info("deskewed and centred the %d drawn images by their moments (subsets.deskew)", len(used))
 for name, idx in drawn.items():
     split, index_in_split = split_of(idx, n_train)
-    save_npz(smk.output[name], images=images[idx], labels=labels[idx], split=split, index=index_in_split, source=source[idx], **extra)
+    save_npz(
+        smk.output[name],
+        images=images[idx],
+        labels=labels[idx],
+        split=split,
+        index=index_in_split,
+        source=source[idx],
+        **extra,
+    )
     counts = np.bincount(labels[idx], minlength=n_classes).tolist() if n_classes else "no labels"
     log.info("%s subset: %d images, class counts %s", name, len(idx), counts)

@@ -6,7 +6,6 @@ smk = snakemake  # noqa: F821
 log = script_setup(smk)
 
 import numpy as np
-
 from aeclust.cluster import load_features
 from aeclust.gallery import plot_cluster_grid
 from aeclust.internal import nearest_to_centres
@@ -19,8 +18,10 @@ features, _ = load_features(smk.input.features)
 subset = load_npz(smk.input.subset)
 picks = nearest_to_centres(features, clusters, smk.params.per_cluster)
 sizes = {int(c): int(n) for c, n in zip(*np.unique(clusters, return_counts=True))}
-title = (f"{describe(method)}, seed {smk.params.seed}: each cluster's {smk.params.per_cluster} images nearest its centre "
-         f"(nearest first), {len(clusters)} images")
+title = (
+    f"{describe(method)}, seed {smk.params.seed}: each cluster's {smk.params.per_cluster} images nearest its centre "
+    f"(nearest first), {len(clusters)} images"
+)
 plot_cluster_grid(subset["images"], picks, sizes, smk.output.figure, title)
 for c, idx in picks.items():
     log.info("cluster %d (%d images): %s", c, sizes[c], ", ".join(subset["source"][idx].tolist()))

@@ -7,7 +7,6 @@ smk = snakemake  # noqa: F821
 log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
 
 import pandas as pd
-
 from aeclust.io import load_npz
 from aeclust.plots import plot_denoise_curves, plot_denoise_examples
 

@@ -7,8 +7,8 @@ log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
 
 from aeclust.cluster import load_features, reduce_pca
 from aeclust.io import load_npz
-from aeclust.plots import class_noun, plot_embeddings
 from aeclust.methods import describe
+from aeclust.plots import class_noun, plot_embeddings
 
 feat, seed = smk.wildcards.feat, int(smk.wildcards.seed)
 features, labels = load_features(smk.input.features)

@@ -6,7 +6,6 @@ smk = snakemake  # noqa: F821
 log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
 
 import pandas as pd
-
 from aeclust.plots import plot_training
 
 histories = {int(seed): pd.read_csv(path, sep="\t") for seed, path in zip(smk.params.seeds, smk.input.loss)}

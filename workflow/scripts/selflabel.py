@@ -10,7 +10,6 @@ smk = snakemake  # noqa: F821
 log = script_setup(smk, network=True)  # first: OpenMP reads its settings when torch loads
 
 import numpy as np
-
 from aeclust.io import save_npz
 from aeclust.runtime import resolve_device, resolve_precision
 from aeclust.selflabel import SelfLabelConfig, load_space, self_label

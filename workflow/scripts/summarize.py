@@ -7,7 +7,6 @@ smk = snakemake  # noqa: F821
 log = script_setup(smk)  # first: OpenMP reads its settings when torch loads
 
 import pandas as pd
-
 from aeclust.io import load_json, save_table, save_text
 from aeclust.summary import summary_document
 
@@ -16,8 +15,9 @@ records = [load_json(path) for path in [*smk.input.metrics, *smk.input.classifie
 sweep = pd.read_csv(smk.input.sweep)
 denoising = list(smk.input.get("denoising", []))  # empty when the workflow has no de-noising
 denoising = pd.read_csv(denoising[0]) if denoising else None
-table, text, claims = summary_document(records, p.dataset, p.seeds, p.design_differences, p.published, sweep, denoising,
-                                       p.classifier_on_training)
+table, text, claims = summary_document(
+    records, p.dataset, p.seeds, p.design_differences, p.published, sweep, denoising, p.classifier_on_training
+)
 save_table(smk.output.csv, table)
 save_text(smk.output.md, text)
 if not claims:

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-
 from aeclust.io import load_npz, save_json, save_table
 from aeclust.models import build_model, input_settings, save_checkpoint
+from aeclust.provenance import provenance
 from aeclust.runtime import resolve_device, resolve_precision, set_seed
 from aeclust.train import FitConfig, check_not_collapsed, fit, flops_per_sample, predict
-from aeclust.provenance import provenance
 
 p, out = smk.params, smk.output
 seed, epochs = int(smk.wildcards.seed), int(smk.wildcards.epochs)
@@ -31,13 +30,30 @@ resume = Path(out.model + ".resume")
 # next smaller epoch count's state (weights, Adam, epoch) trains only the missing epochs
 key = {k: v for k, v in settings.items() if k != "epochs"}
 previous = list(smk.input.previous)
-cfg = FitConfig(epochs, p.batch_size, p.lr, seed, precision=precision, checkpoint=resume, resume_key=key,
-                start_from=previous[0] if previous else None)
+cfg = FitConfig(
+    epochs,
+    p.batch_size,
+    p.lr,
+    seed,
+    precision=precision,
+    checkpoint=resume,
+    resume_key=key,
+    start_from=previous[0] if previous else None,
+)
 log.info("training %s on %d images on %s", settings, len(images), device)
 history = fit(model, images, cfg, device=device, flops_per_sample=flops_per_sample(build_model(settings), images))
 check_not_collapsed(predict(model, images[:512], device=device), f"autoencoder {out.model}")
 save_checkpoint(out.model, model.cpu(), settings)
-save_json(out.settings, {**settings, "device": str(device), "threads": torch.get_num_threads(), "n_train": len(images),
-                         "continued_from": previous[0] if previous else None, **provenance()})
+save_json(
+    out.settings,
+    {
+        **settings,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "n_train": len(images),
+        "continued_from": previous[0] if previous else None,
+        **provenance(),
+    },
+)
 save_table(out.loss, pd.DataFrame(history))
 os.replace(resume, out.state)  # the state after the last epoch: where a larger epoch count continues

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from aeclust.io import load_npz, save_json
 from aeclust.models import build_model, input_settings, save_checkpoint
+from aeclust.provenance import provenance
 from aeclust.runtime import resolve_device, set_seed
 from aeclust.train import FitConfig, fit, predict
-from aeclust.provenance import provenance
 
 p = smk.params
 seed = int(smk.wildcards.seed)
@@ -34,5 +33,8 @@ predicted = predict(model, torch.from_numpy(test["images"]), device=device).argm
 accuracy = float(np.mean(predicted == test["labels"]))
 log.info("supervised accuracy on the clustering subset: %.4f", accuracy)
 save_checkpoint(smk.output.model, model.cpu(), settings)
-save_json(smk.output.metrics, {"method": "classifier", "seed": seed, "accuracy": accuracy, "n": int(len(predicted)), **provenance()})
+save_json(
+    smk.output.metrics,
+    {"method": "classifier", "seed": seed, "accuracy": accuracy, "n": int(len(predicted)), **provenance()},
+)
 resume.unlink(missing_ok=True)

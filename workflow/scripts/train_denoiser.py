@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-
 from aeclust.denoise import train_denoiser
 from aeclust.io import load_npz, save_json, save_table
 from aeclust.models import input_settings, save_checkpoint
@@ -21,11 +20,19 @@ p, out = smk.params, smk.output
 device = resolve_device(p.device)
 precision = resolve_precision(p.precision, device, key="denoise.precision")
 images = torch.from_numpy(load_npz(smk.input.train)["images"])
-common = {"seed": int(smk.wildcards.seed), "epochs": p.epochs, "batch_size": p.batch_size, "lr": p.lr,
-          "precision": precision, **input_settings(images)}  # input_settings: a user's own image size; nothing for MNIST
+common = {
+    "seed": int(smk.wildcards.seed),
+    "epochs": p.epochs,
+    "batch_size": p.batch_size,
+    "lr": p.lr,
+    "precision": precision,
+    **input_settings(images),
+}  # input_settings: a user's own image size; nothing for MNIST
 record = {"device": str(device), "threads": torch.get_num_threads(), "n_train": len(images), **provenance()}
 resumes = [Path(model + ".resume") for model in out.model]
-for rate, resume, model_path, settings_path, loss_path in zip(p.rates, resumes, out.model, out.settings, out.loss, strict=True):
+for rate, resume, model_path, settings_path, loss_path in zip(
+    p.rates, resumes, out.model, out.settings, out.loss, strict=True
+):
     settings = {**p.model, "rate": float(rate), **common}
     log.info("training %s on %d images on %s", settings, len(images), device)
     # the resume file stays until every rate is done: a job stopped at a later rate

@@ -37,11 +37,13 @@ class AugmentConfig:
             raise ValueError(f"augment.crop: expected a whole number of pixels >= 0, got {self.crop!r}")
 
     @classmethod
-    def from_dict(cls, settings: dict[str, Any] | None) -> "AugmentConfig":
+    def from_dict(cls, settings: dict[str, Any] | None) -> AugmentConfig:
         settings = dict(settings or {})
         unknown = set(settings) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"augment: unknown setting(s) {sorted(unknown)} (known: {sorted(cls.__dataclass_fields__)})")
+            raise ValueError(
+                f"augment: unknown setting(s) {sorted(unknown)} (known: {sorted(cls.__dataclass_fields__)})"
+            )
         return cls(**settings)
 
     def as_dict(self) -> dict[str, Any]:

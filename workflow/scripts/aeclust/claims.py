@@ -79,7 +79,9 @@ def fmt_diff(cmp: dict, unit: str = "") -> str:
     if np.isnan(cmp["ci_low"]):
         return f"difference {cmp['diff']:+.4f}{unit} (no interval with one seed)"
     p = "" if np.isnan(cmp["p"]) else f", p = {cmp['p']:.2g}"
-    return f"difference {cmp['diff']:+.4f}{unit} ({test} 95 % interval {cmp['ci_low']:+.4f} to {cmp['ci_high']:+.4f}{p})"
+    return (
+        f"difference {cmp['diff']:+.4f}{unit} ({test} 95 % interval {cmp['ci_low']:+.4f} to {cmp['ci_high']:+.4f}{p})"
+    )
 
 
 def _acc(records: list[dict], method: str) -> list[float]:
@@ -122,8 +124,15 @@ def number_claims(records: list[dict], dataset: str) -> list[Claim]:
             verdict = f"not reproduced: ours is {'higher' if s['mean'] > ref else 'lower'} (outside our 95 % prediction interval for one run)"
         section = "1" if method in ("kmeans/raw", "classifier") else ("2.2" if "pca" in method else "2.1")
         pi = "" if s["n"] < 2 else f"; 95 % prediction interval for one run {s['pi_low']:.4f} to {s['pi_high']:.4f}"
-        out.append(Claim(section, f"{describe(method)}: accuracy {ref:.4f}", f"ours {fmt_stats(values)}{pi}; seeds {min(values):.4f}-{max(values):.4f}.",
-                         verdict, f"ours {s['mean']:.4f}"))
+        out.append(
+            Claim(
+                section,
+                f"{describe(method)}: accuracy {ref:.4f}",
+                f"ours {fmt_stats(values)}{pi}; seeds {min(values):.4f}-{max(values):.4f}.",
+                verdict,
+                f"ours {s['mean']:.4f}",
+            )
+        )
     return out
 
 
@@ -141,8 +150,10 @@ def clustering_claims(records: list[dict], sweep: pd.DataFrame | None = None) ->
     if len(ae) >= 2:
         few, many = min(ae), max(ae)
         c = _better(records, ae[many], ae[few], "2.1", claim, f"{few} minus {many} epochs:", paired_by_seed=True)
-        c.result += (f" Here the {few}-epoch model is the {many}-epoch model of the same seed stopped early (same initialisation "
-                     "and shuffles), so the difference is paired by seed.")
+        c.result += (
+            f" Here the {few}-epoch model is the {many}-epoch model of the same seed stopped early (same initialisation "
+            "and shuffles), so the difference is paired by seed."
+        )
         out.append(c)
     else:
         out.append(Claim("2.1", claim, f"only {len(ae)} autoencoder epoch count is clustered.", NOT_RUN))
@@ -158,8 +169,17 @@ def clustering_claims(records: list[dict], sweep: pd.DataFrame | None = None) ->
     if pca:
         for m, base, n in pca:
             if base in methods:
-                out.append(_better(records, base, m, "2.2", claim, f"PCA-{n} minus plain embeddings (the same embeddings, paired by seed):",
-                                   paired_by_seed=True))
+                out.append(
+                    _better(
+                        records,
+                        base,
+                        m,
+                        "2.2",
+                        claim,
+                        f"PCA-{n} minus plain embeddings (the same embeddings, paired by seed):",
+                        paired_by_seed=True,
+                    )
+                )
     else:
         out.append(Claim("2.2", claim, "no PCA of the embeddings is clustered.", NOT_RUN))
 
@@ -182,10 +202,17 @@ def sweep_claim(sweep: pd.DataFrame | None, chosen: list[int]) -> Claim:
     tested = f"configured {n}, best of the sweep {best}"
     if n == best:
         return Claim("2.2", claim, result, HOLDS, tested)
-    by_seed = lambda c: dict(zip(sweep.loc[sweep["components"] == c, "seed"], sweep.loc[sweep["components"] == c, "accuracy"]))  # noqa: E731
+
+    def by_seed(c):
+        rows = sweep[sweep["components"] == c]
+        return dict(zip(rows["seed"], rows["accuracy"]))
+
     cmp = paired(by_seed(n), by_seed(best))  # the same embeddings of each seed, reduced to n or best components
     v = verdict_of(cmp)
-    verdict = {HOLDS: f"does not hold: {best} components are better", UNCLEAR: f"{UNCLEAR} ({n} against the best, {best})"}.get(v, v)
+    verdict = {
+        HOLDS: f"does not hold: {best} components are better",
+        UNCLEAR: f"{UNCLEAR} ({n} against the best, {best})",
+    }.get(v, v)
     return Claim("2.2", claim, result + f" Best minus configured: {fmt_diff(cmp)}.", verdict, tested)
 
 
@@ -201,24 +228,50 @@ def _interval(row: pd.Series, key: str) -> tuple[float, float, float, float]:
 
 def denoising_claims(table: pd.DataFrame | None) -> list[Claim]:
     if table is None or table.empty:
-        return [Claim("3", "The de-noised digits are legible up to about 50 % noise, unclear at 60 %.", "no de-noising in this run.", NOT_RUN)]
+        return [
+            Claim(
+                "3",
+                "The de-noised digits are legible up to about 50 % noise, unclear at 60 %.",
+                "no de-noising in this run.",
+                NOT_RUN,
+            )
+        ]
     if not has_legibility(table):  # images without labels
-        return [Claim("3", "The de-noised digits are legible up to about 50 % noise, unclear at 60 %.",
-                      "no legibility scores in this run (no labels, so no supervised classifier).", NOT_RUN)]
+        return [
+            Claim(
+                "3",
+                "The de-noised digits are legible up to about 50 % noise, unclear at 60 %.",
+                "no legibility scores in this run (no labels, so no supervised classifier).",
+                NOT_RUN,
+            )
+        ]
     out = []
     lines, verdicts = [], []
     for _, row in table.sort_values("rate").iterrows():
         # paired: each seed's de-noised and noisy images come from the same noise
         cmp = paired_from_differences(row["gain_over_noisy_mean"], row["gain_over_noisy_sd"], int(row["seeds"]))
         verdicts.append(verdict_of(cmp))
-        lines.append(f"{_rate(row['rate'])}: {row['psnr_denoised_mean']:.2f} ± {row['psnr_denoised_sd']:.2f} dB against "
-                     f"{row['psnr_noisy_mean']:.2f} ± {row['psnr_noisy_sd']:.2f} dB noisy ({fmt_diff(cmp, ' dB')})")
-    verdict = HOLDS if all(v == HOLDS for v in verdicts) else (OPPOSITE if OPPOSITE in verdicts else (UNTESTED if UNTESTED in verdicts else UNCLEAR))
+        lines.append(
+            f"{_rate(row['rate'])}: {row['psnr_denoised_mean']:.2f} ± {row['psnr_denoised_sd']:.2f} dB against "
+            f"{row['psnr_noisy_mean']:.2f} ± {row['psnr_noisy_sd']:.2f} dB noisy ({fmt_diff(cmp, ' dB')})"
+        )
+    verdict = (
+        HOLDS
+        if all(v == HOLDS for v in verdicts)
+        else (OPPOSITE if OPPOSITE in verdicts else (UNTESTED if UNTESTED in verdicts else UNCLEAR))
+    )
     rates = ", ".join(f"{r:g}" for r in sorted(table["rate"]))
-    out.append(Claim("3", "The de-noised images resemble the original images (the autoencoder removes noise).",
-                     "PSNR against the clean image, de-noised against noisy (the same noisy images, paired by seed): "
-                     + "; ".join(lines) + ".", verdict,
-                     f"PSNR de-noised > noisy at p = {rates}"))
+    out.append(
+        Claim(
+            "3",
+            "The de-noised images resemble the original images (the autoencoder removes noise).",
+            "PSNR against the clean image, de-noised against noisy (the same noisy images, paired by seed): "
+            + "; ".join(lines)
+            + ".",
+            verdict,
+            f"PSNR de-noised > noisy at p = {rates}",
+        )
+    )
 
     legible, lines = {}, []
     for _, row in table.sort_values("rate").iterrows():
@@ -230,7 +283,9 @@ def denoising_claims(table: pd.DataFrame | None) -> list[Claim]:
         else:
             state = "legible" if lo >= need else ("unclear" if hi < need else "borderline")
         legible[rate] = state
-        lines.append(f"{_rate(rate)}: {mean:.3f} ± {sd:.3f} (interval {lo:.3f} to {hi:.3f}) against {need:.3f} needed: {state}")
+        lines.append(
+            f"{_rate(rate)}: {mean:.3f} ± {sd:.3f} (interval {lo:.3f} to {hi:.3f}) against {need:.3f} needed: {state}"
+        )
     early = [r for r in legible if r <= STUDY_LEGIBLE_UP_TO]
     late = [r for r in legible if r >= STUDY_UNCLEAR_FROM]
     if not early and not late:
@@ -250,17 +305,29 @@ def denoising_claims(table: pd.DataFrame | None) -> list[Claim]:
     else:
         verdict = HOLDS
     up_to = [r for r, s in legible.items() if s == "legible"]
-    result = (f"legibility = accuracy of the supervised classifier on the de-noised digits; legible when its whole 95 % interval is at "
-              f"least {100 * LEGIBLE_FRACTION:g} % of its accuracy on the clean digits ({table['accuracy_clean_mean'].mean():.3f}), "
-              "unclear when its whole interval is below that. "
-              + "; ".join(lines) + ". "
-              + (f"Legible up to {_rate(max(up_to))}." if up_to else "No rate is legible by this measure."))
-    out.append(Claim("3", "The de-noised digits are legible up to and including about 50 % noise; at 60 % it becomes unclear which digit it is.",
-                     result, verdict, "; ".join(f"p = {r:g}: {s}" for r, s in legible.items())))
+    result = (
+        f"legibility = accuracy of the supervised classifier on the de-noised digits; legible when its whole 95 % interval is at "
+        f"least {100 * LEGIBLE_FRACTION:g} % of its accuracy on the clean digits ({table['accuracy_clean_mean'].mean():.3f}), "
+        "unclear when its whole interval is below that. "
+        + "; ".join(lines)
+        + ". "
+        + (f"Legible up to {_rate(max(up_to))}." if up_to else "No rate is legible by this measure.")
+    )
+    out.append(
+        Claim(
+            "3",
+            "The de-noised digits are legible up to and including about 50 % noise; at 60 % it becomes unclear which digit it is.",
+            result,
+            verdict,
+            "; ".join(f"p = {r:g}: {s}" for r, s in legible.items()),
+        )
+    )
     return out
 
 
-def check_claims(records: list[dict], dataset: str, sweep: pd.DataFrame | None = None, denoising: pd.DataFrame | None = None) -> list[Claim]:
+def check_claims(
+    records: list[dict], dataset: str, sweep: pd.DataFrame | None = None, denoising: pd.DataFrame | None = None
+) -> list[Claim]:
     """Every claim of the study, in the study's order."""
     claims = number_claims(records, dataset) + clustering_claims(records, sweep) + denoising_claims(denoising)
     order = {"1": 0, "2.1": 1, "2.2": 2, "3": 3}

@@ -12,7 +12,8 @@ import csv
 import os
 import re
 import zipfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -175,10 +176,22 @@ def has_held_out(ds: dict) -> bool:
 # paths: without a held-out part every image is clustered and trains the networks (as the
 # full preset); with one the held-out images are clustered and the networks train on the rest.
 OWN_IMAGE_DEFAULTS = {
-    False: {"subsets/cluster/split": "all", "subsets/cluster/per_class": None, "subsets/train/split": "all",
-            "subsets/train/per_class": None, "subsets/train/exclude_cluster": False, "denoise/enabled": False},
-    True: {"subsets/cluster/split": "test", "subsets/cluster/per_class": None, "subsets/train/split": "train",
-           "subsets/train/per_class": None, "subsets/train/exclude_cluster": True, "denoise/enabled": False},
+    False: {
+        "subsets/cluster/split": "all",
+        "subsets/cluster/per_class": None,
+        "subsets/train/split": "all",
+        "subsets/train/per_class": None,
+        "subsets/train/exclude_cluster": False,
+        "denoise/enabled": False,
+    },
+    True: {
+        "subsets/cluster/split": "test",
+        "subsets/cluster/per_class": None,
+        "subsets/train/split": "train",
+        "subsets/train/per_class": None,
+        "subsets/train/exclude_cluster": True,
+        "denoise/enabled": False,
+    },
 }
 
 
@@ -255,11 +268,15 @@ def source_errors(cfg: dict) -> Iterator[str]:
         no_split = "" if source == "folder" else f" and {os.path.basename(path)} holds no split array"
         for key in ("cluster", "train"):
             if cfg["subsets"][key]["split"] == "test":
-                yield (f"subsets/{key}/split: test, but {where}/holdout is 0{no_split} (no test split); "
-                       "use split: all or hold out a fraction")
+                yield (
+                    f"subsets/{key}/split: test, but {where}/holdout is 0{no_split} (no test split); "
+                    "use split: all or hold out a fraction"
+                )
         if cfg["denoise"]["enabled"]:
-            yield (f"denoise/enabled: de-noisers are scored on held-out images, and {name} has none: "
-                   f"set {where}/holdout (e.g. 0.2) or denoise.enabled: false")
+            yield (
+                f"denoise/enabled: de-noisers are scored on held-out images, and {name} has none: "
+                f"set {where}/holdout (e.g. 0.2) or denoise.enabled: false"
+            )
 
 
 def semantic_errors(cfg: dict) -> Iterator[str]:
@@ -322,9 +339,11 @@ def denoise_errors(cfg: dict) -> Iterator[str]:
     ds = cfg["datasets"][cfg["dataset"]]
     no_held_out = ds.get("source", "idx") != "idx" and not has_held_out(ds)  # source_errors says so
     if den["enabled"] and not no_held_out and not train["exclude_cluster"] and (len(splits) == 1 or "all" in splits):
-        yield (f"denoise/enabled: de-noisers are scored on the clustering images, which may be training images here "
-               f"(subsets.train.exclude_cluster: false, splits {cluster['split']} and {train['split']}); "
-               "set denoise.enabled: false or make the sets disjoint")
+        yield (
+            f"denoise/enabled: de-noisers are scored on the clustering images, which may be training images here "
+            f"(subsets.train.exclude_cluster: false, splits {cluster['split']} and {train['split']}); "
+            "set denoise.enabled: false or make the sets disjoint"
+        )
     labels = [rate_label(r) for r in den["rates"]]
     if len(set(labels)) < len(labels):
         yield f"denoise/rates: {den['rates']} name the same rate twice at 6 decimals ({labels})"
@@ -358,4 +377,3 @@ def selflabel_settings(cfg: dict) -> dict:
     settings = {k: v for k, v in sl.items() if k not in ("enabled", "from")}
     settings["augment"] = {**sl["augment"], **cfg["datasets"][cfg["dataset"]].get("augment", {})}
     return settings
-

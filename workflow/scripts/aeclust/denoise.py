@@ -24,8 +24,12 @@ from .runtime import set_seed
 from .subsets import stratified_indices
 from .train import FitConfig, TrainingError, check_not_collapsed, fit, flops_per_sample, predict, to_float
 
+
 def train_denoiser(
-    images: torch.Tensor, settings: dict, device: torch.device | str = "cpu", checkpoint: str | os.PathLike | None = None
+    images: torch.Tensor,
+    settings: dict,
+    device: torch.device | str = "cpu",
+    checkpoint: str | os.PathLike | None = None,
 ) -> tuple[nn.Module, list[dict]]:
     """Fit a de-noiser for rate ``settings['rate']``: fresh noise each epoch, clean target, MSE.
 
@@ -35,12 +39,26 @@ def train_denoiser(
     rate, seed = float(settings["rate"]), int(settings["seed"])
     set_seed(seed)
     model = build_model(settings)
-    cfg = FitConfig(settings["epochs"], settings["batch_size"], settings["lr"], seed, precision=settings.get("precision", "fp32"),
-                    checkpoint=checkpoint, resume_key=settings)
-    history = fit(
-        model, images, cfg, corrupt=corrupter(rate), device=device, flops_per_sample=flops_per_sample(build_model(settings), images)
+    cfg = FitConfig(
+        settings["epochs"],
+        settings["batch_size"],
+        settings["lr"],
+        seed,
+        precision=settings.get("precision", "fp32"),
+        checkpoint=checkpoint,
+        resume_key=settings,
     )
-    check_not_collapsed(predict(model, noisy_images(images[:512], rate, seed), device=device), f"de-noiser at rate {rate}")
+    history = fit(
+        model,
+        images,
+        cfg,
+        corrupt=corrupter(rate),
+        device=device,
+        flops_per_sample=flops_per_sample(build_model(settings), images),
+    )
+    check_not_collapsed(
+        predict(model, noisy_images(images[:512], rate, seed), device=device), f"de-noiser at rate {rate}"
+    )
     return model, history
 
 
@@ -61,7 +79,9 @@ def ssim(clean: np.ndarray, other: np.ndarray) -> np.ndarray:
     return np.array([structural_similarity(c, o, data_range=1.0, channel_axis=axis) for c, o in zip(clean, other)])
 
 
-def accuracy(classifier: nn.Module, images: np.ndarray, labels: np.ndarray, device: torch.device | str = "cpu") -> float:
+def accuracy(
+    classifier: nn.Module, images: np.ndarray, labels: np.ndarray, device: torch.device | str = "cpu"
+) -> float:
     """Fraction of ``images`` (floats in [0, 1]) that ``classifier`` labels correctly."""
     images = np.ascontiguousarray(np.moveaxis(images, 3, 1)) if images.ndim == 4 else images  # colour: channels first
     predicted = predict(classifier, torch.from_numpy(images), device=device).argmax(1).numpy()
@@ -85,7 +105,9 @@ PER_IMAGE = ("images", "labels", "split", "index", "source")
 
 def eval_subset(subset: dict[str, np.ndarray], per_class: int | None) -> dict[str, np.ndarray]:
     """``per_class`` images of each class from ``subset`` (seeded draw; None: all of it)."""
-    idx = stratified_indices(subset["labels"], np.arange(len(subset["labels"])), per_class, np.random.default_rng(0), "denoise.eval")
+    idx = stratified_indices(
+        subset["labels"], np.arange(len(subset["labels"])), per_class, np.random.default_rng(0), "denoise.eval"
+    )
     return {k: v[idx] if k in PER_IMAGE else v for k, v in subset.items()}
 
 
@@ -129,7 +151,12 @@ def evaluate(
     }
     check_not_collapsed(torch.from_numpy(versions["denoised"]), f"de-noiser at rate {rate}, seed {seed}")
     clean = versions["clean"]
-    metrics: dict = {"rate": float(rate), "seed": int(seed), "n": int(len(images)), "changed_fraction": float(np.mean(noisy != clean))}
+    metrics: dict = {
+        "rate": float(rate),
+        "seed": int(seed),
+        "n": int(len(images)),
+        "changed_fraction": float(np.mean(noisy != clean)),
+    }
     for v in VERSIONS:
         metrics[f"psnr_{v}"] = float(psnr(clean, versions[v]).mean())
         metrics[f"ssim_{v}"] = float(ssim(clean, versions[v]).mean())

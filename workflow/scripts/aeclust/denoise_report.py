@@ -49,8 +49,9 @@ def denoise_markdown(table: pd.DataFrame, seeds: list[int]) -> str:
         "",
         f"Mean ± standard deviation over {len(seeds)} seeds ({', '.join(map(str, seeds))}), each the mean over {n} held-out "
         "test images. Noise: each pixel replaced with probability p by a uniform grey level.",
-        "Legibility: accuracy of the supervised classifier (trained on clean images) on each version." if legible else
-        "No legibility scores: the images have no labels, so there is no supervised classifier to read them.",
+        "Legibility: accuracy of the supervised classifier (trained on clean images) on each version."
+        if legible
+        else "No legibility scores: the images have no labels, so there is no supervised classifier to read them.",
         "AE − median: per seed, the autoencoder's PSNR minus the median filter's on the same noisy images.",
         "",
         header,

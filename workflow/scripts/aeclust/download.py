@@ -190,8 +190,13 @@ def _fetch_from(mirror: str, name: str, sha256: str, timeout: float, retries: in
 
 
 def fetch_file(
-    name: str, sha256: str, mirrors: list[str], outdir: Path,
-    timeout: float = 30, retries: int = 2, backoff: float = 1.0,
+    name: str,
+    sha256: str,
+    mirrors: list[str],
+    outdir: Path,
+    timeout: float = 30,
+    retries: int = 2,
+    backoff: float = 1.0,
 ) -> Path:
     """Fetch one file (see :func:`fetch_dataset`); return its path in ``outdir``."""
     target = Path(outdir) / name
@@ -216,8 +221,13 @@ def fetch_file(
 
 
 def fetch_dataset(
-    files: list[str], sha256: dict[str, str], mirrors: list[str], outdir: Path,
-    timeout: float = 30, retries: int = 2, backoff: float = 1.0,
+    files: list[str],
+    sha256: dict[str, str],
+    mirrors: list[str],
+    outdir: Path,
+    timeout: float = 30,
+    retries: int = 2,
+    backoff: float = 1.0,
 ) -> list[Path]:
     """Fetch, decompress and verify each IDX file into ``outdir``; return the paths.
 

@@ -12,7 +12,9 @@ def display(images: np.ndarray) -> np.ndarray:
     return np.moveaxis(images, 1, 3) if images.ndim == 4 else images
 
 
-def plot_cluster_grid(images: np.ndarray, picks: dict[int, np.ndarray], sizes: dict[int, int], path, title: str) -> None:
+def plot_cluster_grid(
+    images: np.ndarray, picks: dict[int, np.ndarray], sizes: dict[int, int], path, title: str
+) -> None:
     """One row per cluster: its images nearest the cluster's centre, nearest first.
 
     ``images``: uint8 [N, H, W] or [N, 3, H, W]; ``picks``: cluster id -> indices into ``images``."""
@@ -20,8 +22,13 @@ def plot_cluster_grid(images: np.ndarray, picks: dict[int, np.ndarray], sizes: d
     per_row = max(len(v) for v in picks.values())
     h, w = shown.shape[1:3]
     scale = 0.55 * max(1.0, 28 / max(h, w)) * max(h, w) / 28
-    fig, axes = plt.subplots(len(picks), 1, figsize=(scale * per_row * w / max(h, w) + 1.6, scale * len(picks) * 1.12 + 0.6),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        len(picks),
+        1,
+        figsize=(scale * per_row * w / max(h, w) + 1.6, scale * len(picks) * 1.12 + 0.6),
+        squeeze=False,
+        layout="constrained",
+    )
     for ax, (cluster, idx) in zip(axes[:, 0], sorted(picks.items())):
         gap = np.full((h, max(1, w // 14), *shown.shape[3:]), 255, dtype=np.uint8)
         tiles = []

@@ -36,7 +36,9 @@ def _parse_header(path: Path, head: bytes, size: int) -> tuple[np.dtype, tuple[i
     if len(head) < 4:
         raise IdxError(f"{path}: {size} bytes, too short for an IDX header (4 bytes at least)")
     if head[0] != 0 or head[1] != 0:
-        raise IdxError(f"{path}: bad magic number 0x{head[:4].hex()} (expected 0x0000TTNN; not an IDX file, or still gzipped?)")
+        raise IdxError(
+            f"{path}: bad magic number 0x{head[:4].hex()} (expected 0x0000TTNN; not an IDX file, or still gzipped?)"
+        )
     code, ndim = head[2], head[3]
     if code not in DTYPES:
         known = ", ".join(f"0x{c:02x}" for c in DTYPES)
@@ -99,9 +101,7 @@ def _expect(path: str | os.PathLike, array: np.ndarray, what: str, shape: tuple[
         raise IdxError(f"{path}: {what} have shape {list(array.shape)} (expected {want}; wrong file?)")
 
 
-def read_images_labels(
-    images_path: str | os.PathLike, labels_path: str | os.PathLike
-) -> tuple[np.ndarray, np.ndarray]:
+def read_images_labels(images_path: str | os.PathLike, labels_path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """Read a matching pair of MNIST-style image and label IDX files.
 
     Returns ``images`` uint8 ``[N, 28, 28]`` and ``labels`` uint8 ``[N]`` with values 0..9.
@@ -111,7 +111,9 @@ def read_images_labels(
     labels = read_idx(labels_path)
     _expect(labels_path, labels, "labels", (None,))
     if len(images) != len(labels):
-        raise IdxError(f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path} (counts must agree)")
+        raise IdxError(
+            f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path} (counts must agree)"
+        )
     if labels.size and int(labels.max()) >= N_CLASSES:
         bad = int(np.argmax(labels >= N_CLASSES))
         raise IdxError(f"{labels_path}: label {int(labels[bad])} at index {bad} (expected 0..{N_CLASSES - 1})")

@@ -49,8 +49,13 @@ class ImageData:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """What the normalised data file holds (``import_images``)."""
-        out = {"images": self.images, "labels": self.labels, "label_names": np.array(self.label_names, dtype=str),
-               "source": np.array(self.source, dtype=str), "skipped": np.array([p for p, _ in self.skipped], dtype=str)}
+        out = {
+            "images": self.images,
+            "labels": self.labels,
+            "label_names": np.array(self.label_names, dtype=str),
+            "source": np.array(self.source, dtype=str),
+            "skipped": np.array([p for p, _ in self.skipped], dtype=str),
+        }
         if self.split is not None:
             out["split"] = np.asarray(self.split, dtype=str)
         return out
@@ -66,7 +71,9 @@ def parse_size(image_size, name: str = "images") -> tuple[int, int] | None:
         return None
     size = [image_size, image_size] if isinstance(image_size, int) else list(image_size)
     if len(size) != 2 or not all(isinstance(v, int) and v >= 4 for v in size):
-        raise ImageDataError(f"{_setting(name, 'image_size')}: {image_size!r} (expected a side >= 4 or [height, width])")
+        raise ImageDataError(
+            f"{_setting(name, 'image_size')}: {image_size!r} (expected a side >= 4 or [height, width])"
+        )
     return int(size[0]), int(size[1])
 
 
@@ -124,7 +131,9 @@ def _read_labels_csv(csv_path: Path, folder: Path, files: list[Path], name: str)
     present = {p.relative_to(folder).as_posix() for p in files}
     missing = sorted(set(labels) - present)
     if missing:
-        raise ImageDataError(f"{csv_path}: names {len(missing)} files that are not image files in {folder} (first: {missing[0]})")
+        raise ImageDataError(
+            f"{csv_path}: names {len(missing)} files that are not image files in {folder} (first: {missing[0]})"
+        )
     unlabelled = sorted(present - set(labels))
     if unlabelled:
         raise ImageDataError(f"{csv_path}: {len(unlabelled)} images of {folder} have no label (first: {unlabelled[0]})")
@@ -162,8 +171,10 @@ def read_folder(
     elif labels == "folders":
         flat = [p for p in files if len(p.relative_to(folder).parts) < 2]
         if flat:
-            raise ImageDataError(f"{flat[0]}: not in a class sub-folder ({_setting(name, 'labels')}: folders needs "
-                                 f"{folder}/<class>/<image>; {len(flat)} such files)")
+            raise ImageDataError(
+                f"{flat[0]}: not in a class sub-folder ({_setting(name, 'labels')}: folders needs "
+                f"{folder}/<class>/<image>; {len(flat)} such files)"
+            )
         by_file = {p.relative_to(folder).as_posix(): p.relative_to(folder).parts[0] for p in files}
     pixels, source, skipped = [], [], []
     for path in files:
@@ -173,36 +184,56 @@ def read_folder(
         except Exception as exc:  # Pillow raises OSError, ValueError, SyntaxError, DecompressionBombError...
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if not skip_unreadable:
-                raise ImageDataError(f"{path}: not a readable image ({reason}); "
-                                     f"{_setting(name, 'skip_unreadable')}: true skips such files") from None
+                raise ImageDataError(
+                    f"{path}: not a readable image ({reason}); "
+                    f"{_setting(name, 'skip_unreadable')}: true skips such files"
+                ) from None
             skipped.append((rel, reason))
             continue
         source.append(rel)
     if not pixels:
-        raise ImageDataError(f"{folder}: none of its {len(files)} image files could be read (first: {skipped[0][0]}: {skipped[0][1]})")
+        raise ImageDataError(
+            f"{folder}: none of its {len(files)} image files could be read (first: {skipped[0][0]}: {skipped[0][1]})"
+        )
     names = [by_file[s] for s in source] if labels != "none" else None
     return _assemble(pixels, names, source, image_size, channels, name, where=str(folder), skipped=skipped)
 
 
 def _class_ids(names, where: str, name: str) -> tuple[np.ndarray, list[str]]:
-    classes = sorted(set(names), key=lambda c: (not str(c).lstrip("-").isdigit(), int(c) if str(c).lstrip("-").isdigit() else 0, str(c)))
+    classes = sorted(
+        set(names),
+        key=lambda c: (not str(c).lstrip("-").isdigit(), int(c) if str(c).lstrip("-").isdigit() else 0, str(c)),
+    )
     if len(classes) < 2:
-        raise ImageDataError(f"{where}: the labels name a single class ({classes[0]!r}); clustering needs 2 or more "
-                             f"(or {_setting(name, 'labels')}: none)")
+        raise ImageDataError(
+            f"{where}: the labels name a single class ({classes[0]!r}); clustering needs 2 or more "
+            f"(or {_setting(name, 'labels')}: none)"
+        )
     index = {c: i for i, c in enumerate(classes)}
     return np.array([index[c] for c in names], dtype=np.int64), [str(c) for c in classes]
 
 
-def _assemble(pixels: list[np.ndarray], names, source: list[str], image_size, channels, name: str, where: str,
-              skipped=(), split=None) -> ImageData:
+def _assemble(
+    pixels: list[np.ndarray],
+    names,
+    source: list[str],
+    image_size,
+    channels,
+    name: str,
+    where: str,
+    skipped=(),
+    split=None,
+) -> ImageData:
     """Resize and convert decoded images ([H, W] or [H, W, 3] uint8) into an :class:`ImageData`."""
     size = parse_size(image_size, name)
     if size is None:
         shapes = {p.shape[:2] for p in pixels}
         if len(shapes) > 1:
             (a, sa), (b, sb) = _two_sizes(pixels, source)
-            raise ImageDataError(f"{where}: images of different sizes ({a} is {sa[0]}x{sa[1]}, {b} is {sb[0]}x{sb[1]}, "
-                                 f"height x width); set {_setting(name, 'image_size')}")
+            raise ImageDataError(
+                f"{where}: images of different sizes ({a} is {sa[0]}x{sa[1]}, {b} is {sb[0]}x{sb[1]}, "
+                f"height x width); set {_setting(name, 'image_size')}"
+            )
         size = shapes.pop()
     if channels is None:
         channels = 3 if any(p.ndim == 3 for p in pixels) else 1
@@ -271,13 +302,17 @@ def _load_array(path: Path, key: str | None) -> tuple[np.ndarray, dict[str, np.n
                 arrays = {k: f[k] for k in f.files}
             key = key or ("images" if "images" in arrays else (f"{next(iter(arrays))}" if len(arrays) == 1 else None))
             if key is None or key not in arrays:
-                raise ImageDataError(f"{path}: no array {key or 'images'!r} in it (holds {', '.join(sorted(arrays)) or 'nothing'})")
+                raise ImageDataError(
+                    f"{path}: no array {key or 'images'!r} in it (holds {', '.join(sorted(arrays)) or 'nothing'})"
+                )
             return arrays[key], arrays
         return np.load(path, allow_pickle=False), {}
     except ImageDataError:
         raise
     except Exception as exc:  # not an npy/npz, pickled objects, truncated
-        raise ImageDataError(f"{path}: not a readable .npy/.npz array ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise ImageDataError(
+            f"{path}: not a readable .npy/.npz array ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        ) from None
 
 
 def read_array(
@@ -305,7 +340,9 @@ def read_array(
         raise ImageDataError(f"{path}: images have dtype {a.dtype} (expected real numbers)")
     ok = a.ndim == 3 or (a.ndim == 4 and a.shape[3] in (1, 3, 4))
     if not ok or len(a) == 0 or min(a.shape[1:3]) < 1:
-        raise ImageDataError(f"{path}: images have shape {list(a.shape)} (expected [N, H, W] or [N, H, W, C] with C 1, 3 or 4)")
+        raise ImageDataError(
+            f"{path}: images have shape {list(a.shape)} (expected [N, H, W] or [N, H, W, C] with C 1, 3 or 4)"
+        )
     if np.issubdtype(a.dtype, np.floating):
         bad = ~np.isfinite(a)
         if bad.any():
@@ -340,7 +377,9 @@ def _array_labels(path: Path, others: dict, labels_path, n: int, name: str) -> l
     elif "labels" in others:
         lab = others["labels"]
     else:
-        raise ImageDataError(f"{path}: no 'labels' array in it; give {_setting(name, 'labels_path')} or set labels: none")
+        raise ImageDataError(
+            f"{path}: no 'labels' array in it; give {_setting(name, 'labels_path')} or set labels: none"
+        )
     lab = np.asarray(lab)
     if lab.ndim != 1 or len(lab) != n:
         raise ImageDataError(f"{where}: labels have shape {list(lab.shape)} (expected [{n}], one per image)")
@@ -355,7 +394,9 @@ def read_source(ds: dict, name: str) -> ImageData:
     """The images a dataset entry of the config (``source: folder`` or ``array``) describes."""
     common = dict(image_size=ds.get("image_size"), channels=ds.get("channels"), name=name)
     if ds["source"] == "folder":
-        return read_folder(ds["path"], ds["labels"], ds.get("labels_csv"), skip_unreadable=ds.get("skip_unreadable", False), **common)
+        return read_folder(
+            ds["path"], ds["labels"], ds.get("labels_csv"), skip_unreadable=ds.get("skip_unreadable", False), **common
+        )
     if ds["source"] == "array":
         return read_array(ds["path"], ds["labels"], ds.get("labels_path"), **common)
     raise ImageDataError(f"{_setting(name, 'source')}: {ds['source']!r} (expected idx, folder or array)")

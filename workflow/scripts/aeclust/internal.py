@@ -25,8 +25,11 @@ def criteria(features: np.ndarray, clusters: np.ndarray, sample_size: int | None
 
     x = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
     ids, sizes = np.unique(clusters, return_counts=True)
-    out = {"n": int(len(clusters)), "clusters_found": int(len(ids)),
-           "sizes": {str(int(i)): int(s) for i, s in zip(ids, sizes)}}
+    out = {
+        "n": int(len(clusters)),
+        "clusters_found": int(len(ids)),
+        "sizes": {str(int(i)): int(s) for i, s in zip(ids, sizes)},
+    }
     if not 2 <= len(ids) < len(clusters):
         return {**out, **{c: float("nan") for c in CRITERIA}}
     sample = None if sample_size is None or sample_size >= len(x) else int(sample_size)
@@ -55,21 +58,28 @@ def internal_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def internal_markdown(table: pd.DataFrame, seeds: list[int], dataset: str, k: int, skipped: int = 0, grids=(),
-                      labelled: bool = False) -> str:
+def internal_markdown(
+    table: pd.DataFrame, seeds: list[int], dataset: str, k: int, skipped: int = 0, grids=(), labelled: bool = False
+) -> str:
     """The report's page for a user's images: criteria per method, cluster sizes, grids."""
     from .methods import describe
 
     n = int(table["n"].iloc[0]) if len(table) else 0
-    scored = ("Labelled data: accuracy, NMI and ARI are in summary.md." if labelled
-              else "No labels: no accuracy, NMI, ARI or study claims.")
+    scored = (
+        "Labelled data: accuracy, NMI and ARI are in summary.md."
+        if labelled
+        else "No labels: no accuracy, NMI, ARI or study claims."
+    )
     lines = [
         f"# Clustering{'' if labelled else ' without labels'}: {dataset}",
         "",
         f"{n} images clustered into k = {k} clusters, {len(seeds)} seeds ({', '.join(map(str, seeds))}). {scored}",
     ]
     if skipped:
-        lines += ["", f"{skipped} unreadable files were skipped (datasets.*.skip_unreadable; the import log names them)."]
+        lines += [
+            "",
+            f"{skipped} unreadable files were skipped (datasets.*.skip_unreadable; the import log names them).",
+        ]
     lines += [
         "",
         "Internal criteria (scikit-learn), mean ± sd over seeds, each in the space the method clustered "
@@ -80,14 +90,22 @@ def internal_markdown(table: pd.DataFrame, seeds: list[int], dataset: str, k: in
         "|---|---|---|---|---|",
     ]
     for _, row in table.iterrows():
-        cells = [f"{row[f'{c}_mean']:.3f} ± {row[f'{c}_sd']:.3f}" if np.isfinite(row[f"{c}_mean"]) else "-" for c in CRITERIA]
-        lines.append(f"| {describe(row['method'])} (`{row['method']}`) | " + " | ".join(cells)
-                     + f" | {int(row['smallest_cluster'])} / {int(row['largest_cluster'])} |")
+        cells = [
+            f"{row[f'{c}_mean']:.3f} ± {row[f'{c}_sd']:.3f}" if np.isfinite(row[f"{c}_mean"]) else "-" for c in CRITERIA
+        ]
+        lines.append(
+            f"| {describe(row['method'])} (`{row['method']}`) | "
+            + " | ".join(cells)
+            + f" | {int(row['smallest_cluster'])} / {int(row['largest_cluster'])} |"
+        )
     lines += ["", "Cluster sizes per seed (largest first):", ""]
     lines += [f"- `{row['method']}`: {row['sizes']}" for _, row in table.iterrows()]
     if grids:
-        lines += ["", "Per-cluster example grids (the images nearest each cluster's centre, seed "
-                  f"{seeds[0]}): " + ", ".join(f"`{g}`" for g in grids)]
+        lines += [
+            "",
+            "Per-cluster example grids (the images nearest each cluster's centre, seed "
+            f"{seeds[0]}): " + ", ".join(f"`{g}`" for g in grids),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -125,7 +143,12 @@ def clusters_table(runs: list[dict], label_names: list[str] | None = None) -> pd
     for r in runs:
         if "labels" in r and (np.asarray(r["labels"]) >= 0).all():
             names = label_names or []
-            labels.update({s: (names[int(l)] if int(l) < len(names) else str(int(l))) for s, l in zip(r["source"].tolist(), r["labels"])})
+            labels.update(
+                {
+                    s: (names[int(c)] if int(c) < len(names) else str(int(c)))
+                    for s, c in zip(r["source"].tolist(), r["labels"])
+                }
+            )
     if labels:
         table["label"] = table["source"].map(labels)
     for r in runs:

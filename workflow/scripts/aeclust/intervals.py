@@ -20,7 +20,9 @@ def t_quantile(n: int, confidence: float = CONFIDENCE) -> float:
     return float(special.stdtrit(n - 1, 0.5 + confidence / 2))
 
 
-def interval(mean: float, sd: float, n: int, confidence: float = CONFIDENCE, prediction: bool = False) -> tuple[float, float]:
+def interval(
+    mean: float, sd: float, n: int, confidence: float = CONFIDENCE, prediction: bool = False
+) -> tuple[float, float]:
     """The t-interval around ``mean`` from ``n`` values of sample sd ``sd``.
 
     ``prediction=False``: the interval of the mean, mean ± t · sd / sqrt(n).
@@ -47,7 +49,9 @@ def mean_sd_ci(values, confidence: float = CONFIDENCE) -> dict[str, float]:
     return {"mean": mean, "sd": sd, "ci_low": lo, "ci_high": hi, "pi_low": plo, "pi_high": phi, "n": n}
 
 
-def welch(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int, confidence: float = CONFIDENCE) -> dict:
+def welch(
+    mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int, confidence: float = CONFIDENCE
+) -> dict:
     """Welch comparison of b against a from summary statistics: diff (b - a), p, ci_low, ci_high, df.
 
     With no spread on either side (sd 0) the difference is exact: the interval is the point and

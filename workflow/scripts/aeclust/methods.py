@@ -28,6 +28,7 @@ class Method:
     pca: int | None = None
     umap: bool = False
     source: str | None = None  # selflabel: the clustering it relabels
+
     @property
     def supervised(self) -> bool:
         return self.id == CLASSIFIER
@@ -59,7 +60,9 @@ def parse(method: str) -> Method:
     m = _ID.fullmatch(method)
     if not m:
         raise ValueError(f"method id {method!r}: expected 'classifier' or '<algo>/(raw|ae_e<E>)[_pca<N>|_umap]'")
-    return Method(method, m["algo"], None if m["raw"] else int(m["epochs"]), int(m["pca"]) if m["pca"] else None, bool(m["umap"]))
+    return Method(
+        method, m["algo"], None if m["raw"] else int(m["epochs"]), int(m["pca"]) if m["pca"] else None, bool(m["umap"])
+    )
 
 
 def features_text(method: Method) -> str:

@@ -11,8 +11,8 @@ import os
 from typing import Any
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 IMAGE_SIDE = 28
 N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
@@ -34,12 +34,16 @@ def _padding(size: int, padded: int) -> tuple[int, int]:
 
 
 def _conv_block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)
+    )
 
 
 def _deconv_block(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)
+        nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
     )
 
 
@@ -149,8 +153,10 @@ def build_model(settings: dict[str, Any]) -> nn.Module:
 
 def architecture(settings: dict[str, Any]) -> dict[str, Any]:
     """The settings that decide the shape of the weights (what a checkpoint must match)."""
-    keys = {"autoencoder": ("kind", "arch", "channels", "mlp_dims", "latent", "image_shape"),
-            "classifier": ("kind", "hidden", "n_classes", "image_shape")}
+    keys = {
+        "autoencoder": ("kind", "arch", "channels", "mlp_dims", "latent", "image_shape"),
+        "classifier": ("kind", "hidden", "n_classes", "image_shape"),
+    }
     return {k: settings[k] for k in keys.get(settings.get("kind"), ("kind",)) if k in settings}
 
 
@@ -166,7 +172,9 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, settings: dict[st
         torch.save({"state_dict": model.state_dict(), "settings": settings}, tmp)
 
 
-def load_checkpoint(path: str | os.PathLike, settings: dict[str, Any] | None = None, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+def load_checkpoint(
+    path: str | os.PathLike, settings: dict[str, Any] | None = None, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict]:
     """Load a checkpoint (``weights_only=True``) and rebuild its model.
 
     When ``settings`` is given, the checkpoint's architecture must equal it. Raises
@@ -181,12 +189,16 @@ def load_checkpoint(path: str | os.PathLike, settings: dict[str, Any] | None = N
         raise CheckpointError(f"{path}: not an aeclust checkpoint (expected keys state_dict and settings)")
     saved = blob["settings"]
     if settings is not None and architecture(settings) != architecture(saved):
-        raise CheckpointError(f"{path}: architecture {architecture(saved)} does not match the expected {architecture(settings)}")
+        raise CheckpointError(
+            f"{path}: architecture {architecture(saved)} does not match the expected {architecture(settings)}"
+        )
     model = build_model(saved)
     try:
         model.load_state_dict(blob["state_dict"])
     except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not fit architecture {architecture(saved)} ({str(exc).splitlines()[0]})") from None
+        raise CheckpointError(
+            f"{path}: weights do not fit architecture {architecture(saved)} ({str(exc).splitlines()[0]})"
+        ) from None
     return model.to(device), saved
 
 
@@ -206,7 +218,9 @@ class ConvDenoiser(nn.Module):
         # other sizes: padded to multiples of 4 (two halvings), cropped back at the end
         self.image_shape, ph, pw = (c_in, h, w), -(-h // 4) * 4, -(-w // 4) * 4
         self._pad = (*_padding(w, pw), *_padding(h, ph))
-        self.encoder = nn.Sequential(_conv_block(c_in, c1, 1), _conv_block(c1, c2, 2), _conv_block(c2, c3, 2), _conv_block(c3, c3, 1))
+        self.encoder = nn.Sequential(
+            _conv_block(c_in, c1, 1), _conv_block(c1, c2, 2), _conv_block(c2, c3, 2), _conv_block(c3, c3, 1)
+        )
         self.decoder = nn.Sequential(_deconv_block(c3, c2), _deconv_block(c2, c1), nn.Conv2d(c1, c_in, 3, padding=1))
         self.code_shape = (c3, ph // 4, pw // 4)
         self.embedding_dim = c3 * (ph // 4) * (pw // 4)

@@ -12,14 +12,14 @@ import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: no GUI backend is looked for
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import patheffects, ticker  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import patheffects, ticker  # noqa: E402
 
 if TYPE_CHECKING:
     import pandas as pd
 
-from .io import atomic_path  # noqa: E402
 from .denoise_versions import LABELS, LEGIBILITY, VERSIONS, has_legibility  # noqa: E402
+from .io import atomic_path  # noqa: E402
 from .methods import describe, parse  # noqa: E402
 
 
@@ -96,7 +96,15 @@ def plot_confusion(cm: np.ndarray, path, method: str, seed: int, accuracy: float
     thresh = cm.max() / 2 if cm.max() else 1
     for i in range(n):
         for j in range(cm.shape[1]):
-            ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7, color="white" if cm[i, j] > thresh else "black")
+            ax.text(
+                j,
+                i,
+                int(cm[i, j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if cm[i, j] > thresh else "black",
+            )
     title = f"{describe(method)}\nseed {seed}: accuracy {accuracy:.4f}"
     if all_accuracies is not None and len(all_accuracies) > 1:
         title += f" (all seeds {np.mean(all_accuracies):.4f} ± {np.std(all_accuracies, ddof=1):.4f})"
@@ -113,7 +121,15 @@ def plot_sweep(table: pd.DataFrame, path, title: str, method: str | None = None)
     mean, sd = g.mean(), g.std(ddof=1).fillna(0)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.scatter(table["components"], table["accuracy"], s=10, color="0.6", label="one seed")
-    ax.errorbar(mean.index, mean.values, yerr=sd.values, marker="o", capsize=3, color=method_color(method) if method else "C3", label="mean ± sd")
+    ax.errorbar(
+        mean.index,
+        mean.values,
+        yerr=sd.values,
+        marker="o",
+        capsize=3,
+        color=method_color(method) if method else "C3",
+        label="mean ± sd",
+    )
     ax.set_xscale("log", base=2)
     ax.set_xticks(mean.index)
     ax.set_xticklabels([str(c) for c in mean.index])
@@ -132,8 +148,13 @@ def plot_denoise_examples(examples: dict[float, dict[str, np.ndarray]], path) ->
     ``examples``: rate -> what :func:`aeclust.denoise.evaluate` returns as examples."""
     rates = sorted(examples)
     k = len(examples[rates[0]]["labels"])
-    fig, axes = plt.subplots(len(rates), len(LEGIBILITY), figsize=(len(LEGIBILITY) * 0.45 * k + 0.8, 0.5 * len(rates) + 0.7),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        len(rates),
+        len(LEGIBILITY),
+        figsize=(len(LEGIBILITY) * 0.45 * k + 0.8, 0.5 * len(rates) + 0.7),
+        squeeze=False,
+        layout="constrained",
+    )
     for row, rate in zip(axes, rates):
         for ax, version in zip(row, LEGIBILITY):
             pad = ((1, 1), (1, 1), *(((0, 0),) if examples[rate][version].ndim == 4 else ()))  # colour [n, H, W, C]
@@ -145,7 +166,9 @@ def plot_denoise_examples(examples: dict[float, dict[str, np.ndarray]], path) ->
     for ax, version in zip(axes[0], LEGIBILITY):
         ax.set_title(LABELS[version], fontsize=10)
     seed = int(examples[rates[0]]["seed"])
-    fig.suptitle(f"De-noising at noise rate p (fraction of pixels replaced by a random grey level); seed {seed}", fontsize=10)
+    fig.suptitle(
+        f"De-noising at noise rate p (fraction of pixels replaced by a random grey level); seed {seed}", fontsize=10
+    )
     save_figure(fig, path)
 
 
@@ -157,18 +180,41 @@ def plot_denoise_curves(table: pd.DataFrame, path) -> None:
     p = table["rate"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for v in VERSIONS:
-        left.errorbar(p, table[f"psnr_{v}_mean"], yerr=table[f"psnr_{v}_sd"], marker="o", capsize=3, color=colours[v], label=LABELS[v])
+        left.errorbar(
+            p,
+            table[f"psnr_{v}_mean"],
+            yerr=table[f"psnr_{v}_sd"],
+            marker="o",
+            capsize=3,
+            color=colours[v],
+            label=LABELS[v],
+        )
     left.set_ylabel("PSNR against the clean image (dB)")
     if has_legibility(table):
         for v in LEGIBILITY:
-            right.errorbar(p, table[f"accuracy_{v}_mean"], yerr=table[f"accuracy_{v}_sd"], marker="o", capsize=3, color=colours[v],
-                           label=LABELS[v], linestyle="--" if v == "clean" else "-")
+            right.errorbar(
+                p,
+                table[f"accuracy_{v}_mean"],
+                yerr=table[f"accuracy_{v}_sd"],
+                marker="o",
+                capsize=3,
+                color=colours[v],
+                label=LABELS[v],
+                linestyle="--" if v == "clean" else "-",
+            )
         right.axvspan(0.5, 0.6, color="0.9", zorder=0, label="study: legible up to ~50 %,\nunclear at 60 %")
         right.set_ylabel("legibility: classifier accuracy (fraction)")
     else:  # no labels, no classifier: how alike the structures are instead
         for v in VERSIONS:
-            right.errorbar(p, table[f"ssim_{v}_mean"], yerr=table[f"ssim_{v}_sd"], marker="o", capsize=3, color=colours[v],
-                           label=LABELS[v])
+            right.errorbar(
+                p,
+                table[f"ssim_{v}_mean"],
+                yerr=table[f"ssim_{v}_sd"],
+                marker="o",
+                capsize=3,
+                color=colours[v],
+                label=LABELS[v],
+            )
         right.set_ylabel("SSIM against the clean image")
     right.set_ylim(0, 1)
     for ax in (left, right):
@@ -176,12 +222,22 @@ def plot_denoise_curves(table: pd.DataFrame, path) -> None:
         ax.set_xticks(p)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"De-noising, mean ± sd over {int(table['seeds'].iloc[0])} seeds, {int(table['n'].iloc[0])} held-out images", fontsize=10)
+    fig.suptitle(
+        f"De-noising, mean ± sd over {int(table['seeds'].iloc[0])} seeds, {int(table['n'].iloc[0])} held-out images",
+        fontsize=10,
+    )
     save_figure(fig, path)
 
 
-def plot_accuracy(records: list[dict], methods: list[str], study: dict[str, float], path, title: str, note: str | None = None,
-                  noun: str = "digit") -> None:
+def plot_accuracy(
+    records: list[dict],
+    methods: list[str],
+    study: dict[str, float],
+    path,
+    title: str,
+    note: str | None = None,
+    noun: str = "digit",
+) -> None:
     """Accuracy per method: every seed, mean ± sd over seeds, and the study's number where it reported one.
 
     ``records``: metrics dicts (method, seed, accuracy); ``methods``: the order, top to bottom;
@@ -199,9 +255,20 @@ def plot_accuracy(records: list[dict], methods: list[str], study: dict[str, floa
         ax.scatter(acc, np.full(len(acc), yi - 0.22), s=14, color=color, alpha=0.7, zorder=2)
         ax.annotate(f"{acc.mean():.3f}", (acc.mean(), yi + 0.18), ha="center", va="bottom", fontsize=8)
         if method in study:
-            ax.scatter([study[method]], [yi], marker="D", s=60, facecolor="none", edgecolor="black", lw=1.5, zorder=4,
-                       label=None if study_shown else "study's reported value (one run)")
-            ax.annotate(f"study {study[method]:.4f}", (1.01, yi), xycoords=("axes fraction", "data"), va="center", fontsize=8)
+            ax.scatter(
+                [study[method]],
+                [yi],
+                marker="D",
+                s=60,
+                facecolor="none",
+                edgecolor="black",
+                lw=1.5,
+                zorder=4,
+                label=None if study_shown else "study's reported value (one run)",
+            )
+            ax.annotate(
+                f"study {study[method]:.4f}", (1.01, yi), xycoords=("axes fraction", "data"), va="center", fontsize=8
+            )
             study_shown = True
     ax.errorbar([], [], xerr=[], fmt="o", color="0.4", capsize=5, label="mean ± sd over seeds")
     ax.scatter([], [], s=14, color="0.4", alpha=0.7, label="one seed")
@@ -222,8 +289,16 @@ def plot_training(histories: dict[int, pd.DataFrame], epochs: int, path) -> None
     fig, ax = plt.subplots(figsize=(6, 4))
     markers = "osD^vP*X"
     for i, (seed, h) in enumerate(sorted(histories.items())):
-        ax.plot(h["epoch"], h["loss"], marker=markers[i % len(markers)], ms=5, color=color, alpha=0.85,
-                linestyle=("-", "--", ":", "-.")[i % 4], label=f"seed {seed}: final {h['loss'].iloc[-1]:.4f}")
+        ax.plot(
+            h["epoch"],
+            h["loss"],
+            marker=markers[i % len(markers)],
+            ms=5,
+            color=color,
+            alpha=0.85,
+            linestyle=("-", "--", ":", "-.")[i % 4],
+            label=f"seed {seed}: final {h['loss'].iloc[-1]:.4f}",
+        )
     ax.set_yscale("log")
     plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")
     ax.yaxis.set_major_formatter(plain)
@@ -238,8 +313,9 @@ def plot_training(histories: dict[int, pd.DataFrame], epochs: int, path) -> None
     save_figure(fig, path)
 
 
-def plot_embeddings(points: np.ndarray, labels: np.ndarray, explained: np.ndarray, path, title: str, noun: str = "digit",
-                    names=None) -> None:
+def plot_embeddings(
+    points: np.ndarray, labels: np.ndarray, explained: np.ndarray, path, title: str, noun: str = "digit", names=None
+) -> None:
     """A 2-D view (first two principal components) of a feature set, coloured by class.
 
     ``noun``: what a class is (:func:`class_noun`); ``names``: class id -> name (a user's
@@ -251,13 +327,31 @@ def plot_embeddings(points: np.ndarray, labels: np.ndarray, explained: np.ndarra
     else:
         for c in np.unique(labels):
             at = labels == c
-            ax.scatter(points[at, 0], points[at, 1], s=12, color=cmap(int(c) % 10), alpha=0.6, label=_class_name(c, names),
-                       linewidths=0)
+            ax.scatter(
+                points[at, 0],
+                points[at, 1],
+                s=12,
+                color=cmap(int(c) % 10),
+                alpha=0.6,
+                label=_class_name(c, names),
+                linewidths=0,
+            )
         for c in np.unique(labels):
             cx, cy = np.median(points[labels == c], axis=0)
-            ax.text(cx, cy, _class_name(c, names), fontsize=14 if names is None else 10, fontweight="bold", ha="center",
-                    va="center", color=cmap(int(c) % 10), path_effects=[patheffects.withStroke(linewidth=3, foreground="white")])
-        ax.legend(title=noun, fontsize=8, title_fontsize=8, markerscale=1.5, loc="center left", bbox_to_anchor=(1.0, 0.5))
+            ax.text(
+                cx,
+                cy,
+                _class_name(c, names),
+                fontsize=14 if names is None else 10,
+                fontweight="bold",
+                ha="center",
+                va="center",
+                color=cmap(int(c) % 10),
+                path_effects=[patheffects.withStroke(linewidth=3, foreground="white")],
+            )
+        ax.legend(
+            title=noun, fontsize=8, title_fontsize=8, markerscale=1.5, loc="center left", bbox_to_anchor=(1.0, 0.5)
+        )
     ax.set_xlabel(f"principal component 1 ({100 * explained[0]:.1f} % of variance)")
     ax.set_ylabel(f"principal component 2 ({100 * explained[1]:.1f} % of variance)")
     ax.grid(alpha=0.3)
@@ -271,8 +365,9 @@ def samples_title(n: int, total: int, noun: str, labelled: bool = True) -> str:
     return f"Training subset: the first {n} {each} ({total} images in all)"
 
 
-def plot_samples(images: np.ndarray, labels: np.ndarray, per_class: int, path, title: str, names=None,
-                 unlabelled_rows: int = 5) -> None:
+def plot_samples(
+    images: np.ndarray, labels: np.ndarray, per_class: int, path, title: str, names=None, unlabelled_rows: int = 5
+) -> None:
     """A grid of images (uint8 intensities, grey or RGB in colour): one row per class, its
     first ``per_class`` images, the row named by the class (``names``: class id -> name).
     Without labels (all ids negative): ``unlabelled_rows`` unnamed rows of the first images."""
@@ -284,8 +379,9 @@ def plot_samples(images: np.ndarray, labels: np.ndarray, per_class: int, path, t
         classes = np.unique(labels)
         rows = [np.flatnonzero(labels == c)[:per_class] for c in classes]
         names_of_rows = [_class_name(c, names) for c in classes]
-    fig, axes = plt.subplots(len(rows), 1, figsize=(0.6 * per_class + 0.6, 0.62 * len(rows) + 0.5), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        len(rows), 1, figsize=(0.6 * per_class + 0.6, 0.62 * len(rows) + 0.5), squeeze=False, layout="constrained"
+    )
     if images.ndim == 4:  # colour [N, C, H, W] -> [N, H, W, C]
         images = np.moveaxis(images, 1, 3)
     for ax, idx, name in zip(axes[:, 0], rows, names_of_rows):
@@ -293,7 +389,9 @@ def plot_samples(images: np.ndarray, labels: np.ndarray, per_class: int, path, t
         pad = np.full((len(picked), images.shape[1], 2, *images.shape[3:]), 255.0)  # a white gap between images
         strip = np.concatenate([np.concatenate([im, p], axis=1) for im, p in zip(picked, pad)], axis=1)[:, :-2]
         shown = strip if strip.ndim == 2 else strip.astype(np.uint8)  # colour: RGB as it is
-        ax.imshow(shown, cmap="gray", vmin=0, vmax=255, interpolation="nearest")  # white ink on black, as the de-noising grid
+        ax.imshow(
+            shown, cmap="gray", vmin=0, vmax=255, interpolation="nearest"
+        )  # white ink on black, as the de-noising grid
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=11)

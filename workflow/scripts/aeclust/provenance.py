@@ -39,7 +39,10 @@ def loaded_library_files() -> list[Path]:
 
 def file_hashes(files: list[Path] | None = None) -> dict[str, str]:
     """SHA-256 of each of ``files`` (default: the library files loaded), by file name."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (files if files is not None else loaded_library_files())}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (files if files is not None else loaded_library_files())
+    }
 
 
 def library_hash(hashes: dict[str, str]) -> str:
@@ -70,5 +73,7 @@ def conflicts(records: dict[str, dict]) -> list[str]:
         for name, digest in prov["library_files"].items():
             first = seen.setdefault(name, (digest, path, prov["commit"]))
             if first[0] != digest:
-                out.append(f"{name} differs: {first[1]} (commit {first[2][:10]}) and {path} (commit {prov['commit'][:10]})")
+                out.append(
+                    f"{name} differs: {first[1]} (commit {first[2][:10]}) and {path} (commit {prov['commit'][:10]})"
+                )
     return out

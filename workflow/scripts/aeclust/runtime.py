@@ -43,14 +43,16 @@ def openmp_env(env=os.environ) -> None:
         env.setdefault("GOMP_SPINCOUNT", "3000")
 
 
-def resolve_device(device: str = "auto") -> "torch.device":
+def resolve_device(device: str = "auto") -> torch.device:
     """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
     import torch
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("config device: 'cuda' was asked for but torch.cuda.is_available() is False; use 'auto' or 'cpu'")
+        raise RuntimeError(
+            "config device: 'cuda' was asked for but torch.cuda.is_available() is False; use 'auto' or 'cpu'"
+        )
     if device not in ("cpu", "cuda"):
         raise ValueError(f"config device: expected auto, cpu or cuda, got {device!r}")
     if device == "cuda":
@@ -58,7 +60,7 @@ def resolve_device(device: str = "auto") -> "torch.device":
     return torch.device(device)
 
 
-def resolve_precision(precision: str, device: "torch.device", key: str = "autoencoder.precision") -> str:
+def resolve_precision(precision: str, device: torch.device, key: str = "autoencoder.precision") -> str:
     """``auto`` -> ``bf16`` where the hardware multiplies bfloat16 natively, else ``fp32``.
 
     Native: a CUDA GPU with bf16 support, or a CPU with AMX or AVX-512 BF16 (there
@@ -73,9 +75,10 @@ def resolve_precision(precision: str, device: "torch.device", key: str = "autoen
 
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    native = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)() or getattr(
-        torch.cpu, "_is_avx512_bf16_supported", lambda: False
-    )()
+    native = (
+        getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+        or getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+    )
     return "bf16" if native else "fp32"
 
 

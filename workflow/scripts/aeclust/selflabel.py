@@ -76,7 +76,7 @@ class SelfLabelConfig:
             raise ValueError(f"selflabel.threshold: expected a number in [0, 1], got {self.threshold!r}")
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any], **overrides: Any) -> "SelfLabelConfig":
+    def from_settings(cls, settings: dict[str, Any], **overrides: Any) -> SelfLabelConfig:
         """From the workflow's ``selflabel`` settings (keys that are not training settings ignored)."""
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in {**settings, **overrides}.items() if k in names}
@@ -110,7 +110,9 @@ def knn_agreement(features: np.ndarray, assignments: np.ndarray, k: int, threads
     return (assignments[idx] == assignments[:, None]).mean(axis=1)
 
 
-def cluster_posteriors(features: np.ndarray, assignments: np.ndarray, n_clusters: int, reg_covar: float = 1e-6) -> np.ndarray:
+def cluster_posteriors(
+    features: np.ndarray, assignments: np.ndarray, n_clusters: int, reg_covar: float = 1e-6
+) -> np.ndarray:
     """[N, n_clusters] posteriors of one full-covariance Gaussian per cluster, fitted to its members
     in ``features`` (one M-step and one E-step of a mixture; weights = cluster sizes).
     ``reg_covar`` is added to each covariance's diagonal, as scikit-learn's GaussianMixture does."""
@@ -133,8 +135,15 @@ def cluster_posteriors(features: np.ndarray, assignments: np.ndarray, n_clusters
     return np.exp(logp - logsumexp(logp, axis=1, keepdims=True))
 
 
-def confidence_scores(criterion: str, assignments: np.ndarray, *, features: np.ndarray | None = None,
-                      probs: np.ndarray | None = None, k: int = 20, threads: int = 1) -> np.ndarray:
+def confidence_scores(
+    criterion: str,
+    assignments: np.ndarray,
+    *,
+    features: np.ndarray | None = None,
+    probs: np.ndarray | None = None,
+    k: int = 20,
+    threads: int = 1,
+) -> np.ndarray:
     """The criterion's score of each image's own cluster id (higher = more trusted):
     knn agreement (needs ``features``), posterior or margin (need ``probs`` [N, K])."""
     if criterion == "knn":
@@ -169,16 +178,26 @@ class SelfLabelNet(nn.Module):
     """Two 3x3 conv blocks (conv, batch norm, ReLU, 2x2 max-pool), a hidden layer, logits.
     Sized from the image shape (C, H, W): the hidden layer sees C2 x H/4 x W/4 values."""
 
-    def __init__(self, in_shape: tuple[int, int, int], n_classes: int, channels: tuple[int, int] = (32, 64), hidden: int = 128):
+    def __init__(
+        self, in_shape: tuple[int, int, int], n_classes: int, channels: tuple[int, int] = (32, 64), hidden: int = 128
+    ):
         super().__init__()
         c, h, w = in_shape
         c1, c2 = channels
         if h < 4 or w < 4:
             raise ValueError(f"SelfLabelNet: images of {h}x{w} pixels are too small for two 2x2 poolings")
         self.body = nn.Sequential(
-            nn.Conv2d(c, c1, 3, padding=1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 3, padding=1, bias=False), nn.BatchNorm2d(c2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(c2 * (h // 4) * (w // 4), hidden), nn.ReLU(inplace=True),
+            nn.Conv2d(c, c1, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(c2 * (h // 4) * (w // 4), hidden),
+            nn.ReLU(inplace=True),
         )
         self.head = nn.Linear(hidden, n_classes)
 
@@ -199,8 +218,14 @@ def _steps(n: int, batch_size: int) -> int:
     return n // batch_size + (1 if n % batch_size >= 2 else 0)
 
 
-def train_net(images: torch.Tensor, targets: torch.Tensor, n_classes: int, cfg: SelfLabelConfig, seed: int,
-              device: torch.device | str = "cpu") -> tuple[SelfLabelNet, list[dict[str, float]]]:
+def train_net(
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    n_classes: int,
+    cfg: SelfLabelConfig,
+    seed: int,
+    device: torch.device | str = "cpu",
+) -> tuple[SelfLabelNet, list[dict[str, float]]]:
     """A fresh :class:`SelfLabelNet` trained on ``images`` (uint8 [N, H, W] or float [N, C, H, W])
     and cluster ids ``targets``; returns it (eval mode) and one dict per epoch.
 
@@ -212,14 +237,20 @@ def train_net(images: torch.Tensor, targets: torch.Tensor, n_classes: int, cfg: 
     device = torch.device(device)
     n = len(images)
     if n < 2:
-        raise SelectionError(f"selflabel: {n} selected image(s), at least 2 needed to train (lower selflabel.threshold)")
+        raise SelectionError(
+            f"selflabel: {n} selected image(s), at least 2 needed to train (lower selflabel.threshold)"
+        )
     torch.manual_seed(seed)
     model = SelfLabelNet(_image_shape(images), n_classes, cfg.channels, cfg.hidden)
     model.to(device=device, memory_format=torch.channels_last)
     images, targets = images.to(device), targets.to(device=device, dtype=torch.long)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=device.type in ("cpu", "cuda"))
     steps = _steps(n, cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps) if cfg.schedule == "onecycle" else None
+    sched = (
+        torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps)
+        if cfg.schedule == "onecycle"
+        else None
+    )
     bf16 = cfg.precision == "bf16"
     history = []
     for epoch in range(1, cfg.epochs + 1):
@@ -247,10 +278,23 @@ def train_net(images: torch.Tensor, targets: torch.Tensor, n_classes: int, cfg: 
         mean_loss = total / seen
         if not math.isfinite(mean_loss):
             raise TrainingError(f"selflabel epoch {epoch}: loss is {mean_loss} (diverged); lower selflabel.lr")
-        row = {"epoch": epoch, "loss": mean_loss, "fit": correct / seen, "seconds": seconds, "samples_per_s": seen / seconds}
+        row = {
+            "epoch": epoch,
+            "loss": mean_loss,
+            "fit": correct / seen,
+            "seconds": seconds,
+            "samples_per_s": seen / seconds,
+        }
         history.append(row)
-        log.info("  epoch %d/%d loss %.4f, agrees with its pseudo-labels on %.4f (augmented), %.1f s, %.0f samples/s",
-                 epoch, cfg.epochs, mean_loss, row["fit"], seconds, row["samples_per_s"])
+        log.info(
+            "  epoch %d/%d loss %.4f, agrees with its pseudo-labels on %.4f (augmented), %.1f s, %.0f samples/s",
+            epoch,
+            cfg.epochs,
+            mean_loss,
+            row["fit"],
+            seconds,
+            row["samples_per_s"],
+        )
     if cfg.bn_recalibrate:
         recalibrate_batchnorm(model, images, cfg.precision, device=device)
     model.eval()
@@ -258,8 +302,13 @@ def train_net(images: torch.Tensor, targets: torch.Tensor, n_classes: int, cfg: 
 
 
 @torch.no_grad()
-def recalibrate_batchnorm(model: nn.Module, images: torch.Tensor, precision: str = "fp32", batch_size: int = 1024,
-                          device: torch.device | str = "cpu") -> None:
+def recalibrate_batchnorm(
+    model: nn.Module,
+    images: torch.Tensor,
+    precision: str = "fp32",
+    batch_size: int = 1024,
+    device: torch.device | str = "cpu",
+) -> None:
     """Replace the batch-norm running statistics by those of ``images`` as they are (one pass,
     exact average over the batches, no weight changes).
 
@@ -289,8 +338,13 @@ def recalibrate_batchnorm(model: nn.Module, images: torch.Tensor, precision: str
 
 
 @torch.no_grad()
-def predict_all(model: SelfLabelNet, images: torch.Tensor, precision: str = "fp32", batch_size: int = 1024,
-                device: torch.device | str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+def predict_all(
+    model: SelfLabelNet,
+    images: torch.Tensor,
+    precision: str = "fp32",
+    batch_size: int = 1024,
+    device: torch.device | str = "cpu",
+) -> tuple[np.ndarray, np.ndarray]:
     """(softmax [N, K], penultimate features [N, hidden]) of every image, in eval mode."""
     device = torch.device(device)
     model.to(device=device, memory_format=torch.channels_last).eval()
@@ -313,8 +367,15 @@ def round_seed(seed: int, round_: int) -> int:
     return seed * 1000 + round_
 
 
-def self_label(images: np.ndarray | torch.Tensor, assignments: np.ndarray, space: np.ndarray, cfg: SelfLabelConfig,
-               seed: int, device: torch.device | str = "cpu", threads: int = 1) -> dict[str, Any]:
+def self_label(
+    images: np.ndarray | torch.Tensor,
+    assignments: np.ndarray,
+    space: np.ndarray,
+    cfg: SelfLabelConfig,
+    seed: int,
+    device: torch.device | str = "cpu",
+    threads: int = 1,
+) -> dict[str, Any]:
     """Run the stage: ``rounds`` times select, train a fresh CNN, predict every image.
 
     ``images``: uint8 [N, H, W] (or float [N, C, H, W]); ``assignments``: the source
@@ -327,7 +388,9 @@ def self_label(images: np.ndarray | torch.Tensor, assignments: np.ndarray, space
     assignments = np.asarray(assignments).astype(np.int64)
     n = len(images)
     if len(assignments) != n or len(space) != n:
-        raise ValueError(f"selflabel: {n} images, {len(assignments)} cluster ids and {len(space)} feature rows; expected the same images")
+        raise ValueError(
+            f"selflabel: {n} images, {len(assignments)} cluster ids and {len(space)} feature rows; expected the same images"
+        )
     if assignments.min() < 0:
         raise ValueError("selflabel: cluster ids must be >= 0")
     n_clusters = int(assignments.max()) + 1
@@ -341,20 +404,40 @@ def self_label(images: np.ndarray | torch.Tensor, assignments: np.ndarray, space
         mask = keep(scores, cfg.criterion, cfg.threshold, cfg.k)
         per_cluster = np.bincount(current[mask], minlength=n_clusters)
         t_select = time.perf_counter() - t0
-        log.info("round %d: %s (k=%d, threshold %g) keeps %d of %d images (%.1f %%) in %.1f s; per cluster %s",
-                 r, cfg.criterion, cfg.k, cfg.threshold, mask.sum(), n, 100 * mask.mean(), t_select, per_cluster.tolist())
+        log.info(
+            "round %d: %s (k=%d, threshold %g) keeps %d of %d images (%.1f %%) in %.1f s; per cluster %s",
+            r,
+            cfg.criterion,
+            cfg.k,
+            cfg.threshold,
+            mask.sum(),
+            n,
+            100 * mask.mean(),
+            t_select,
+            per_cluster.tolist(),
+        )
         if mask.sum() < 2:
-            raise SelectionError(f"selflabel round {r}: criterion {cfg.criterion} kept {mask.sum()} of {n} images; "
-                                 "lower selflabel.threshold (or k)")
+            raise SelectionError(
+                f"selflabel round {r}: criterion {cfg.criterion} kept {mask.sum()} of {n} images; "
+                "lower selflabel.threshold (or k)"
+            )
         empty = [c for c in range(n_clusters) if per_cluster[c] == 0 and (current == c).any()]
         if empty:
             log.warning("round %d: no image of cluster(s) %s kept; the classifier cannot predict them", r, empty)
         keep_idx = torch.from_numpy(np.flatnonzero(mask))
-        model, epochs = train_net(images[keep_idx], torch.from_numpy(current[mask]), n_clusters, cfg, round_seed(seed, r), device)
+        model, epochs = train_net(
+            images[keep_idx], torch.from_numpy(current[mask]), n_clusters, cfg, round_seed(seed, r), device
+        )
         probs, feats = predict_all(model, images, cfg.precision, device=device)
         new = probs.argmax(axis=1).astype(np.int64)
-        log.info("round %d: the CNN changes %d cluster ids (%.2f %%) of the %d images; %.1f s in all",
-                 r, int((new != current).sum()), 100 * float((new != current).mean()), n, time.perf_counter() - t0)
+        log.info(
+            "round %d: the CNN changes %d cluster ids (%.2f %%) of the %d images; %.1f s in all",
+            r,
+            int((new != current).sum()),
+            100 * float((new != current).mean()),
+            n,
+            time.perf_counter() - t0,
+        )
         history.append({"round": r, "selected": int(mask.sum()), "select_s": t_select, "epochs": epochs})
         current = new
         selected.append(mask)

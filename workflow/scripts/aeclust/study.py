@@ -37,7 +37,11 @@ def design_differences(dataset: str, subsets: dict) -> list[str]:
 
 def _count(subset: dict) -> str:
     per_class = subset["per_class"]
-    return f"every image of split {subset['split']}" if per_class is None else f"{per_class} per digit of split {subset['split']}"
+    return (
+        f"every image of split {subset['split']}"
+        if per_class is None
+        else f"{per_class} per digit of split {subset['split']}"
+    )
 
 
 def is_study_design(dataset: str, subsets: dict) -> bool:

@@ -41,9 +41,7 @@ def stratified_indices(
         members = candidates[labels[candidates] == c]
         if len(members) < per_class:
             of = "" if c < 0 else f" of class {c}"  # negative: unlabelled images, one plain draw
-            raise ValueError(
-                f"{what}.per_class: {per_class} images{of} asked for, the split holds only {len(members)}"
-            )
+            raise ValueError(f"{what}.per_class: {per_class} images{of} asked for, the split holds only {len(members)}")
         chosen.append(rng.choice(members, size=per_class, replace=False))
     return np.sort(np.concatenate(chosen))
 
@@ -70,7 +68,9 @@ def make_subsets(
     """
     rng = np.random.default_rng(seed)
     n_test = len(labels) - n_train
-    cluster_idx = stratified_indices(labels, pool(cluster.split, n_train, n_test), cluster.per_class, rng, "subsets.cluster")
+    cluster_idx = stratified_indices(
+        labels, pool(cluster.split, n_train, n_test), cluster.per_class, rng, "subsets.cluster"
+    )
     train_pool = pool(train.split, n_train, n_test)
     if exclude_cluster:
         train_pool = np.setdiff1d(train_pool, cluster_idx, assume_unique=True)

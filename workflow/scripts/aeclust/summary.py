@@ -21,7 +21,9 @@ __all__ = ["compare", "summary_table", "summary_markdown", "published_markdown",
 ON_TRAINING = "supervised MLP, scored on its own training images (training accuracy, not a result)"
 
 
-def summary_table(records: list[dict], dataset: str, study_design: bool = True, classifier_on_training: bool = False) -> pd.DataFrame:
+def summary_table(
+    records: list[dict], dataset: str, study_design: bool = True, classifier_on_training: bool = False
+) -> pd.DataFrame:
     """``records``: metrics dicts with method, seed, accuracy (and nmi, ari for clusterings).
 
     ``study_design``: attach the study's number and whether it lies inside our 95 %
@@ -40,7 +42,14 @@ def summary_table(records: list[dict], dataset: str, study_design: bool = True, 
             if not values:
                 continue
             s = mean_sd_ci(values)
-            row.update({f"{key}_mean": s["mean"], f"{key}_sd": s["sd"], f"{key}_ci_low": s["ci_low"], f"{key}_ci_high": s["ci_high"]})
+            row.update(
+                {
+                    f"{key}_mean": s["mean"],
+                    f"{key}_sd": s["sd"],
+                    f"{key}_ci_low": s["ci_low"],
+                    f"{key}_ci_high": s["ci_high"],
+                }
+            )
             if key == "accuracy":
                 row.update(accuracy_pi_low=s["pi_low"], accuracy_pi_high=s["pi_high"])
         row["accuracy_min"] = min(r["accuracy"] for r in rs)
@@ -61,17 +70,28 @@ def compare(records: list[dict], a: str, b: str, key: str = "accuracy", paired_b
     per-seed differences, for designs where a seed's two values share its randomness (the
     same initialisation, shuffles, embeddings or noise); only seeds present in both count."""
     if paired_by_seed:
-        return paired({r["seed"]: r[key] for r in records if r["method"] == a}, {r["seed"]: r[key] for r in records if r["method"] == b})
+        return paired(
+            {r["seed"]: r[key] for r in records if r["method"] == a},
+            {r["seed"]: r[key] for r in records if r["method"] == b},
+        )
     x = [r[key] for r in records if r["method"] == a]
     y = [r[key] for r in records if r["method"] == b]
-    return welch(np.mean(x), np.std(x, ddof=1) if len(x) > 1 else 0.0, len(x),
-                 np.mean(y), np.std(y, ddof=1) if len(y) > 1 else 0.0, len(y))
+    return welch(
+        np.mean(x),
+        np.std(x, ddof=1) if len(x) > 1 else 0.0,
+        len(x),
+        np.mean(y),
+        np.std(y, ddof=1) if len(y) > 1 else 0.0,
+        len(y),
+    )
 
 
 def _fmt(row: pd.Series, key: str) -> str:
     if f"{key}_mean" not in row or pd.isna(row.get(f"{key}_mean")):
         return "-"
-    return f"{row[f'{key}_mean']:.4f} ± {row[f'{key}_sd']:.4f} [{row[f'{key}_ci_low']:.4f}, {row[f'{key}_ci_high']:.4f}]"
+    return (
+        f"{row[f'{key}_mean']:.4f} ± {row[f'{key}_sd']:.4f} [{row[f'{key}_ci_low']:.4f}, {row[f'{key}_ci_high']:.4f}]"
+    )
 
 
 def _study_cell(row: pd.Series) -> str:
@@ -95,15 +115,22 @@ def summary_markdown(table: pd.DataFrame, dataset: str, seeds: list[int], differ
         "Accuracy is after Hungarian alignment of cluster ids to classes.",
     ]
     if study:
-        lines += ["The study's number (one run) is set beside our 95 % prediction interval for one new run, "
-                  "mean ± t(0.975, n-1) · sd · sqrt(1 + 1/n) over our n seeds."]
+        lines += [
+            "The study's number (one run) is set beside our 95 % prediction interval for one new run, "
+            "mean ± t(0.975, n-1) · sd · sqrt(1 + 1/n) over our n seeds."
+        ]
     else:
         lines += [absent_line(differences or [], "The study's numbers")]
     header = "| method | accuracy | NMI | ARI | range |" + (" study [our 95 % prediction interval] |" if study else "")
     lines += ["", header, "|---|---|---|---|---|" + ("---|" if study else "")]
     for _, row in table.iterrows():
-        cells = [f"{row['description']} (`{row['method']}`)", _fmt(row, "accuracy"), _fmt(row, "nmi"), _fmt(row, "ari"),
-                 f"{row['accuracy_min']:.4f}-{row['accuracy_max']:.4f}"]
+        cells = [
+            f"{row['description']} (`{row['method']}`)",
+            _fmt(row, "accuracy"),
+            _fmt(row, "nmi"),
+            _fmt(row, "ari"),
+            f"{row['accuracy_min']:.4f}-{row['accuracy_max']:.4f}",
+        ]
         if study:
             cells.append(_study_cell(row))
         lines.append("| " + " | ".join(cells) + " |")
@@ -118,9 +145,17 @@ def published_markdown(table: pd.DataFrame, published: dict[str, float], dataset
     The supervised classifier is not ranked: it is not clustering, and on the whole
     dataset it is scored on the images it was trained on."""
     ours = table[table["method"] != CLASSIFIER]
-    rows = [(row["accuracy_mean"], f"{row['description']} (`{row['method']}`)", f"this run, {row['seeds']} seeds",
-             f"{row['accuracy_mean']:.4f} ± {row['accuracy_sd']:.4f}", _fmt_point(row, "nmi"), _fmt_point(row, "ari"))
-            for _, row in ours.iterrows()]
+    rows = [
+        (
+            row["accuracy_mean"],
+            f"{row['description']} (`{row['method']}`)",
+            f"this run, {row['seeds']} seeds",
+            f"{row['accuracy_mean']:.4f} ± {row['accuracy_sd']:.4f}",
+            _fmt_point(row, "nmi"),
+            _fmt_point(row, "ari"),
+        )
+        for _, row in ours.iterrows()
+    ]
     rows += [(acc, name, "published", f"{acc:.3f}", "-", "-") for name, acc in published.items()]
     lines = [
         f"## Beside published results: {dataset}",
@@ -128,10 +163,15 @@ def published_markdown(table: pd.DataFrame, published: dict[str, float], dataset
         "Accuracy on the same whole dataset; ours as mean ± sd over seeds, the papers' as they report it.",
     ]
     if (table["method"] == CLASSIFIER).any():
-        lines += ["The supervised classifier (`classifier`) is not ranked here: it is not a clustering method, and it is "
-                  "scored on the images it was trained on."]
+        lines += [
+            "The supervised classifier (`classifier`) is not ranked here: it is not a clustering method, and it is "
+            "scored on the images it was trained on."
+        ]
     lines += ["", "| method | source | accuracy | NMI | ARI |", "|---|---|---|---|---|"]
-    lines += [f"| {name} | {source} | {acc} | {nmi} | {ari} |" for _, name, source, acc, nmi, ari in sorted(rows, key=lambda r: -r[0])]
+    lines += [
+        f"| {name} | {source} | {acc} | {nmi} | {ari} |"
+        for _, name, source, acc, nmi, ari in sorted(rows, key=lambda r: -r[0])
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -140,9 +180,16 @@ def _fmt_point(row: pd.Series, key: str) -> str:
     return "-" if value is None or pd.isna(value) else f"{value:.4f} ± {row[f'{key}_sd']:.4f}"
 
 
-def summary_document(records: list[dict], dataset: str, seeds: list[int], differences: list[str], published: dict[str, float],
-                     sweep: pd.DataFrame | None = None, denoising: pd.DataFrame | None = None,
-                     classifier_on_training: bool = False) -> tuple[pd.DataFrame, str, list]:
+def summary_document(
+    records: list[dict],
+    dataset: str,
+    seeds: list[int],
+    differences: list[str],
+    published: dict[str, float],
+    sweep: pd.DataFrame | None = None,
+    denoising: pd.DataFrame | None = None,
+    classifier_on_training: bool = False,
+) -> tuple[pd.DataFrame, str, list]:
     """summary.csv's table, summary.md's text and the claims checked (empty where the
     experiment is not the study's design: ``differences`` lists how it differs)."""
     from .claims import check_claims, claims_markdown  # claims builds on this module

@@ -11,13 +11,14 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from .io import atomic_path
 
@@ -120,10 +121,18 @@ def _state_epoch(path: Path) -> int:
         return 0
 
 
-def _save_resume(path: Path, cfg: FitConfig, model: nn.Module, opt: torch.optim.Optimizer, epoch: int, history: list[dict]) -> None:
+def _save_resume(
+    path: Path, cfg: FitConfig, model: nn.Module, opt: torch.optim.Optimizer, epoch: int, history: list[dict]
+) -> None:
     with atomic_path(path) as tmp:
         torch.save(
-            {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch, "history": history, "resume_key": cfg.resume_key},
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "epoch": epoch,
+                "history": history,
+                "resume_key": cfg.resume_key,
+            },
             tmp,
         )
 
@@ -224,7 +233,11 @@ def fit(
         history.append(row)
         log.info(
             "epoch %d/%d loss %.6f %.2f s %.0f samples/s%s",
-            epoch, cfg.epochs, mean_loss, seconds, row["samples_per_s"],
+            epoch,
+            cfg.epochs,
+            mean_loss,
+            seconds,
+            row["samples_per_s"],
             f" {row['gflops']:.1f} GFLOP/s" if flops_per_sample else "",
         )
         if ckpt:
@@ -235,7 +248,13 @@ def fit(
 
 
 @torch.no_grad()
-def predict(model: nn.Module, inputs: torch.Tensor, fn: str = "forward", batch_size: int = 1024, device: torch.device | str = "cpu") -> torch.Tensor:
+def predict(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    fn: str = "forward",
+    batch_size: int = 1024,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
     """Run ``model.<fn>`` (forward, encode, ...) over ``inputs`` in eval mode; CPU float result."""
     device = torch.device(device)
     fmt = _memory_format(model)
