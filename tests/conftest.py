@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,73 @@ SNAKEFILE = REPO / "Snakefile"
 TINY = REPO / "config" / "tiny.yaml"
 # The local MNIST mirror beside the checkout (CI lays ../shared beside the clone).
 MIRROR = Path(os.environ.get("AECLUST_TEST_MIRROR", REPO.parent / "shared" / "data" / "mnist"))
+
+
+# The unit suite (`pytest -m "not e2e"`) starts no Snakemake: a test that does must carry the
+# `e2e` marker (module-level `pytestmark = pytest.mark.e2e` where the whole file is end-to-end).
+_current: dict[str, pytest.Item | None] = {"item": None}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    _current["item"] = item
+    try:
+        return (yield)
+    finally:
+        _current["item"] = None
+
+
+def _runs_snakemake(args) -> bool:
+    """Whether a subprocess command line (a list, or one shell string) starts Snakemake."""
+    if isinstance(args, (str, bytes, os.PathLike)):
+        return bool(re.search(r"(^|[\s/])snakemake(\s|$)", os.fsdecode(args)))
+    return any(os.path.basename(os.fsdecode(a)) == "snakemake" for a in args)
+
+
+def refuse_snakemake_outside_e2e(args) -> None:
+    """Fail the running test, loudly, when it starts Snakemake without the ``e2e`` marker."""
+    item = _current["item"]
+    if item is not None and item.get_closest_marker("e2e") is None and _runs_snakemake(args):
+        pytest.fail(
+            f"{item.nodeid} starts snakemake but is not marked e2e (add @pytest.mark.e2e, "
+            "or pytestmark = pytest.mark.e2e for a whole file): the unit suite runs no workflow",
+            pytrace=False,
+        )
+
+
+# Session fixtures that run the workflow: a test asking for one is end-to-end.
+WORKFLOW_FIXTURES = {"tiny_run", "tiny_results"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that asks for a workflow run (``tiny_run``) without the ``e2e`` marker is an error
+    at collection, before any test runs (the session fixture would otherwise run the whole DAG
+    for the unit suite)."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if WORKFLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("e2e") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests run the workflow (tiny_run/tiny_results) but are not marked e2e: " + ", ".join(unmarked)
+        )
+
+
+class _GuardedPopen(subprocess.Popen):
+    def __init__(self, args, *a, **kw):
+        refuse_snakemake_outside_e2e(args)
+        super().__init__(args, *a, **kw)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_snakemake_outside_e2e():
+    """Every subprocess of the test process (``subprocess.run``, ``Popen``, ``check_output``, the
+    helpers below) goes through the guard; session-wide, so that session fixtures such as
+    ``tiny_run`` are guarded for the test that first asks for them."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(subprocess, "Popen", _GuardedPopen)
+        yield
 
 
 def snakemake(
@@ -36,6 +104,7 @@ def snakemake(
     if configfile is not None:
         files = configfile if isinstance(configfile, list) else [configfile]
         cmd += ["--configfile", *map(str, files)]
+    refuse_snakemake_outside_e2e(cmd)
     full_env = {**os.environ, "AECLUST_MIRROR": str(MIRROR), **(env or {})}
     proc = _run_interruptible([*cmd, *args], timeout, full_env)
     if check and proc.returncode != 0:

@@ -100,6 +100,7 @@ def test_time_report_from_job_records():
     assert [t[0] for t in bench.rule_table(jobs, {}, since=1.0)] == ["b", "c"]  # jobs of an earlier run left out
 
 
+@pytest.mark.e2e
 def test_each_network_is_measured_on_the_threads_its_rule_trains_it_with(tmp_path):
     from test_slurm import planned_jobs
 

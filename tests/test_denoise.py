@@ -263,6 +263,7 @@ def test_table_mean_and_spread_over_seeds():
 # -- end to end, on the tiny DAG that tests/conftest.py runs once ------------------------------
 
 
+@pytest.mark.e2e
 def test_denoising_dag_outputs(tiny_results):
     dn = tiny_results / "denoise"
     table = pd.read_csv(dn / "denoising.csv")
@@ -294,6 +295,7 @@ def test_denoising_dag_outputs(tiny_results):
     assert metrics["psnr_median"] > metrics["psnr_noisy"]
 
 
+@pytest.mark.e2e
 def test_denoise_settings_rerun_only_their_jobs(tiny_run, tmp_path):
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "denoise: {examples: 3}"))
     # summarize reads denoising.csv for the study's legibility claim, so it follows
@@ -318,12 +320,14 @@ def test_denoise_settings_rerun_only_their_jobs(tiny_run, tmp_path):
         ("denoise: {arch: mlp}", "config error at denoise/arch: 'mlp' is not one of ['denoiser', 'conv']"),
     ],
 )
+@pytest.mark.e2e
 def test_bad_denoise_config_fails_at_once(tmp_path, text, message):
     proc = snakemake(tmp_path, "-n", configfile=overlay(tmp_path, text), check=False)
     assert proc.returncode != 0 and message in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.e2e
 def test_default_config_trains_one_denoiser_per_rate_and_seed(tmp_path):
     jobs = dry_run_jobs(tmp_path, configfile=None)
     assert jobs["train_denoiser"] == jobs["evaluate_denoiser"] == 3  # 6 rates x 3 seeds, one job per seed

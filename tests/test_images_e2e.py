@@ -12,6 +12,8 @@ import pytest
 from conftest import dry_run_jobs, overlay, snakemake
 from imagegen import make_folder
 
+pytestmark = pytest.mark.e2e  # every test here runs the workflow
+
 IMAGES = """
 experiment: tiny
 dataset: shapes

@@ -94,6 +94,7 @@ clustering:
 """
 
 
+@pytest.mark.e2e
 def test_every_algorithm_on_every_feature_kind(tmp_path):
     jobs = dry_run_jobs(tmp_path, configfile=overlay(tmp_path, EVERY_OPTION))
     # 2 seeds; feature sets raw, raw_umap, ae_e1, ae_e2, ae_e2_pca8, ae_e2_umap
@@ -114,11 +115,13 @@ def test_every_algorithm_on_every_feature_kind(tmp_path):
         assert f"results/mnist/tiny/{path}" in out
 
 
+@pytest.mark.e2e
 def test_default_config_has_no_manifold_steps(tmp_path):
     jobs = dry_run_jobs(tmp_path, configfile=None)
     assert "embed_umap" not in jobs and "cluster_gmm" not in jobs
 
 
+@pytest.mark.e2e
 def test_full_preset_dag(tmp_path):
     jobs = dry_run_jobs(tmp_path, configfile=REPO / "config" / "full.yaml")
     # 3 seeds, one 80-epoch model each; K-Means on raw, raw_umap, ae_e80, ae_e80_umap; GMM on ae_e80_umap
@@ -143,6 +146,7 @@ CONFIG_ERRORS = [
 
 
 @pytest.mark.parametrize("text,message", CONFIG_ERRORS, ids=[c[0] for c in CONFIG_ERRORS])
+@pytest.mark.e2e
 def test_bad_manifold_config_fails_at_once(tmp_path, text, message):
     proc = snakemake(tmp_path, "-n", configfile=overlay(tmp_path, text), check=False)
     assert proc.returncode != 0
@@ -152,6 +156,7 @@ def test_bad_manifold_config_fails_at_once(tmp_path, text, message):
 # --- end to end on config/tiny.yaml -------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_tiny_runs_umap_and_gmm(tiny_results):
     with np.load(tiny_results / "features" / "ae_e2_umap_s0.npz") as f:
         assert f["features"].shape == (100, 10) and f["features"].dtype == np.float32
@@ -180,12 +185,14 @@ UPSTREAM = {
 }
 
 
+@pytest.mark.e2e
 def test_umap_change_never_retrains(tiny_run, tmp_path):
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "umap: {n_neighbors: 7}"))
     assert jobs["embed_umap"] == 2 and jobs["cluster_gmm"] == 2 and jobs["cluster_kmeans"] == 2
     assert not (UPSTREAM - {"cluster_kmeans"}) & jobs.keys()
 
 
+@pytest.mark.e2e
 def test_gmm_change_reclusters_only(tiny_run, tmp_path):
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "gmm: {n_init: 3}"))
     # the mixture's clusterings, and tiny's self-labeling that starts from them

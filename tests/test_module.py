@@ -99,6 +99,7 @@ def test_no_aeclust_installed():
     assert proc.stdout.strip() == "None", proc.stdout
 
 
+@pytest.mark.e2e
 def test_host_parse_leaves_its_environment_alone(tmp_path, mirror):
     """A host rule, run after aeclust was parsed, sees the host's own environment, unchanged."""
     repo = clone(tmp_path / "aeclust")
@@ -111,6 +112,7 @@ def test_host_parse_leaves_its_environment_alone(tmp_path, mirror):
     assert seen == {"parse": expected, "run": expected}
 
 
+@pytest.mark.e2e
 def test_module_dry_run_tracks_the_clones_library(tmp_path, mirror):
     repo = clone(tmp_path / "aeclust")
     folder = tmp_path / "host"
@@ -155,6 +157,7 @@ def test_module_run_equals_direct_run(tmp_path, tiny_results, mirror):
     shutil.rmtree(repo)  # nothing of the module's checkout is needed past this point
 
 
+@pytest.mark.e2e
 def test_snakedeploy_from_a_local_clone(tmp_path, mirror):
     """`snakedeploy deploy-workflow` works offline from a local clone except for one line:
     it writes the module's path as `workflow/Snakefile`, relative to the new folder, where

@@ -327,6 +327,7 @@ def report_figures(results):
     return figures
 
 
+@pytest.mark.e2e
 def test_report_figures_made_by_rules(tiny_results):
     for path in report_figures(tiny_results):
         assert is_png(path), path
@@ -334,6 +335,7 @@ def test_report_figures_made_by_rules(tiny_results):
     assert len(every) >= len(report_figures(tiny_results)) + 5  # + confusion matrices, sweep, de-noising
 
 
+@pytest.mark.e2e
 def test_summary_names_every_method_and_says_why_no_study_numbers(tiny_results):
     # the tiny run is not the study's design: no study column, no verdicts, one line why
     text = (tiny_results / "summary.md").read_text()
@@ -359,6 +361,7 @@ def test_summary_names_every_method_and_says_why_no_study_numbers(tiny_results):
         assert f"{row['accuracy_mean']:.4f} ± {row['accuracy_sd']:.4f}" in text
 
 
+@pytest.mark.e2e
 def test_snakemake_report(tiny_run, tmp_path):
     out = tmp_path / "report.html"
     snakemake(tiny_run, "--report", str(out), timeout=600)

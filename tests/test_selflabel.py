@@ -376,12 +376,14 @@ def test_label_permutation_leaves_assignments_unchanged(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- the workflow
 
 
+@pytest.mark.e2e
 def test_tiny_dag_has_the_stage(tmp_path):
     jobs = dry_run_jobs(tmp_path)
     assert jobs["selflabel"] == 2  # gmm/ae_e2_umap x 2 seeds
     assert jobs["align_clusters"] == 14 and jobs["plot_confusion"] == 7
 
 
+@pytest.mark.e2e
 def test_selflabel_source_must_be_a_clustering(tmp_path):
     proc = snakemake(tmp_path, "-n", configfile=overlay(tmp_path, "selflabel: {from: [gmm/ae_e7_umap]}"), check=False)
     assert proc.returncode != 0

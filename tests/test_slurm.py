@@ -120,6 +120,7 @@ def planned_jobs(workdir: Path, *args: str, configfile=None) -> list[dict]:
     return jobs
 
 
+@pytest.mark.e2e
 def test_every_rule_sized_and_fits_a_two_core_node(tmp_path):
     jobs = planned_jobs(tmp_path)
     assert {j["rule"] for j in jobs} >= NETWORK_RULES | {"make_subsets", "cluster_kmeans", "summarize"}
@@ -133,6 +134,7 @@ def test_every_rule_sized_and_fits_a_two_core_node(tmp_path):
         assert int(job.get("gpu", 0)) == 0, f"{job['rule']} asks for a GPU though config says device: auto"
 
 
+@pytest.mark.e2e
 def test_profile_resources_fit_a_two_core_node(tmp_path):
     # what the SLURM profile would submit (its set-resources and defaults on top), run locally
     jobs = planned_jobs(tmp_path, "--workflow-profile", str(PROFILE), "--executor", "local")
@@ -142,6 +144,7 @@ def test_profile_resources_fit_a_two_core_node(tmp_path):
             assert int(job["runtime"]) > 0, job
 
 
+@pytest.mark.e2e
 def test_profile_gpu_example_works_when_uncommented(tmp_path):
     # the profile's commented GPU (and partition) lines, uncommented as docs/cluster.md says
     text = re.sub(
@@ -160,6 +163,7 @@ def test_profile_gpu_example_works_when_uncommented(tmp_path):
             assert job.get("gpu", "0") == "0" and job.get("slurm_partition") == "cpu", job
 
 
+@pytest.mark.e2e
 def test_device_cuda_asks_network_rules_for_a_gpu(tmp_path):
     jobs = planned_jobs(tmp_path, configfile=overlay(tmp_path, "device: cuda"))
     gpus = {j["rule"]: int(j.get("gpu", 0)) for j in jobs}
@@ -283,6 +287,7 @@ def test_tiny_dag_through_slurm_equals_local_run(slurm, tiny_run, tiny_results, 
     )
 
 
+@pytest.mark.e2e
 def test_small_networks_train_on_one_thread_n2d_on_two(tmp_path):
     # two 1-thread jobs of the small conv networks train 1.3x the samples of one 2-thread job
     # on 2 cores (docs/performance.md); N2D's MLP has matrices big enough for two threads

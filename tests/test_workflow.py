@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import MIRROR, REPO, TINY, dry_run_jobs, overlay, snakemake
 
 LIBRARY = REPO / "workflow" / "scripts" / "aeclust"
 
 
+@pytest.mark.e2e
 def test_every_target_made(tiny_run, tiny_results):
     # nothing left to do, and the targets of rule all exist
     assert dry_run_jobs(tiny_run) == {}
@@ -83,6 +85,7 @@ def test_without_the_mirror_its_tests_skip_saying_why(tmp_path):
     assert "2 error" in out and "AECLUST_REQUIRE_MIRROR=1 but no local MNIST mirror" in out, out[-2000:]
 
 
+@pytest.mark.e2e
 def test_download_uses_the_config_mirror_when_the_variable_is_empty(tmp_path, mirror):
     """AECLUST_MIRROR="" counts as unset: the config's `mirror:` is used (the dataset's own
     mirrors here are a port where nothing listens, so nothing else could serve the files)."""
@@ -101,6 +104,7 @@ def test_download_uses_the_config_mirror_when_the_variable_is_empty(tmp_path, mi
     assert hashlib.sha256((tmp_path / target).read_bytes()).hexdigest() == sums["t10k-labels-idx1-ubyte"]
 
 
+@pytest.mark.e2e
 def test_data_rules_on_real_mirror(tiny_run, tiny_results):
     data = tiny_run / "data" / "mnist"
     sums = dict(
@@ -121,6 +125,7 @@ def test_data_rules_on_real_mirror(tiny_run, tiny_results):
         assert c["images"].shape == (100, 28, 28) and c["images"].dtype == np.uint8
 
 
+@pytest.mark.e2e
 def test_deskew_setting_straightens_the_same_drawn_images(tiny_run, tiny_results, tmp_path):
     """subsets.deskew changes the pixels (each image by its own moments), never which images are drawn."""
     from aeclust.preprocess import deskew
@@ -142,6 +147,7 @@ def test_deskew_setting_straightens_the_same_drawn_images(tiny_run, tiny_results
     assert "deskewed" not in (tiny_results / "logs" / "make_subsets" / "s0.log").read_text()
 
 
+@pytest.mark.e2e
 def test_training_logs_and_settings(tiny_results):
     log = (tiny_results / "logs" / "train_autoencoder" / "e2_s0.log").read_text()
     assert "epoch 2/2 loss" in log and "samples/s" in log
@@ -154,6 +160,7 @@ def test_training_logs_and_settings(tiny_results):
     assert bench["s"].iloc[0] > 0
 
 
+@pytest.mark.e2e
 def test_pca_change_reruns_only_pca_and_downstream(tiny_run, tmp_path):
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "pca: {components: 4}"))
     assert jobs.keys() <= {
@@ -169,12 +176,14 @@ def test_pca_change_reruns_only_pca_and_downstream(tiny_run, tmp_path):
     assert jobs["reduce_pca"] == 2 and jobs["cluster_kmeans"] == 2
 
 
+@pytest.mark.e2e
 def test_kmeans_change_never_retrains(tiny_run, tmp_path):
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "kmeans: {n_init: 3}"))
     assert "train_autoencoder" not in jobs and "extract_embeddings" not in jobs and "reduce_pca" not in jobs
     assert jobs["cluster_kmeans"] == 10  # raw, ae_e1, ae_e2, ae_e2_pca8, ae_e2_umap x 2 seeds
 
 
+@pytest.mark.e2e
 def test_new_epoch_count_trains_only_new_models(tiny_run, tmp_path):
     jobs = dry_run_jobs(tiny_run, configfile=overlay(tmp_path, "autoencoder: {epochs: [1, 2, 3]}"))
     assert jobs["train_autoencoder"] == 2  # epoch count 3, for each of 2 seeds
@@ -204,6 +213,7 @@ def _edit(path: Path) -> None:
     os.utime(path, (st.st_atime, max(st.st_mtime, time.time()) + 3600))
 
 
+@pytest.mark.e2e
 def test_library_edit_marks_exactly_its_users_stale(tiny_run, tmp_path):
     """Edits go to a copy of the workflow, never to the checkout. The runs from the copy
     leave out the `input` trigger (the copy's library files have other paths than the
@@ -221,6 +231,7 @@ def test_library_edit_marks_exactly_its_users_stale(tiny_run, tmp_path):
     assert "download_dataset" not in jobs and "make_subsets" not in jobs
 
 
+@pytest.mark.e2e
 def test_how_bytes_are_fetched_never_invalidates(tiny_run, tmp_path):
     """download.timeout / retries and the mirrors list say how the files are fetched, their
     SHA-256 what they are: changing them schedules nothing."""
@@ -239,6 +250,7 @@ def test_how_bytes_are_fetched_never_invalidates(tiny_run, tmp_path):
     assert jobs.get("download_dataset") == 1
 
 
+@pytest.mark.e2e
 def test_key_order_of_a_config_file_changes_nothing(tiny_run, tmp_path):
     """Snakemake compares dict params in order; the workflow puts every mapping in
     config/config.yaml's order, so a file written in another order reruns nothing."""
@@ -337,6 +349,7 @@ denoise: {enabled: true}
 """
 
 
+@pytest.mark.e2e
 def test_every_rule_tracks_what_its_script_runs(tmp_path):
     from imagegen import make_folder
 
@@ -386,6 +399,7 @@ def _every_rule_text() -> dict[str, str]:
     return found
 
 
+@pytest.mark.e2e
 def test_every_rule_declares_log_threads_and_resources(tmp_path):
     texts = _every_rule_text()
     # the parser misses no rule Snakemake sees (names start a line of --list-rules; docstrings are indented)
@@ -411,6 +425,7 @@ def test_init_holds_no_code():
     assert [t.id for t in body[1].targets] == ["__version__"]
 
 
+@pytest.mark.e2e
 def test_forcerun_one_rule(tiny_run):
     jobs = dry_run_jobs(tiny_run, "--forcerun", "pca_sweep")
     assert jobs == {"pca_sweep": 1, "summarize": 1, "default": 1}  # the summary checks the sweep's claim
