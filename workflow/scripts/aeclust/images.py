@@ -20,13 +20,15 @@ Every problem raises :class:`ImageDataError` with one line naming the file or se
 from __future__ import annotations
 
 import csv
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+from .discover import SUFFIXES, discover
+
 UNLABELLED = -1  # the label of every image of unlabelled data
 
 
@@ -81,12 +83,13 @@ def parse_size(image_size, name: str = "images") -> tuple[int, int] | None:
 
 
 def image_files(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (by suffix, recursively, hidden ones left out), sorted."""
-    files = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        files += [Path(root) / n for n in names if not n.startswith(".") and n.lower().endswith(SUFFIXES)]
-    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+    """Image files under ``folder`` (by suffix, recursively, hidden ones left out), sorted: the
+    files the workflow counted at parse time (:func:`aeclust.discover.discover`, which also says
+    which symbolic links it follows). Skipped links are counted in the log."""
+    found = discover(folder)
+    if found.skipped_links:
+        logging.getLogger("aeclust").warning(found.skipped_note())
+    return found.paths
 
 
 def _open(path: Path) -> np.ndarray:
