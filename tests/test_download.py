@@ -7,12 +7,15 @@ import hashlib
 import http.server
 import socket
 import threading
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from aeclust.download import DownloadError, fetch_dataset, resolve_mirrors
 from aeclust.idx import read_images_labels, write_idx
+from aeclust.runtime import one_line
 
 IMAGES, LABELS = "tiny-images-idx3-ubyte", "tiny-labels-idx1-ubyte"
 MNIST_SHA256 = {
@@ -63,17 +66,24 @@ def _leftovers(outdir: Path) -> list[str]:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """Serves ``server.routes``: path -> (status, body); counts hits per path."""
+    """Serves ``server.routes``: path -> (status, body) or (status, body, send_length); counts
+    hits per path. Without a Content-Length the body ends when the connection closes."""
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
         self.server.hits[self.path] = self.server.hits.get(self.path, 0) + 1
-        status, body = self.server.routes.get(self.path, (404, b"not found"))
+        status, body, *length = self.server.routes.get(self.path, (404, b"not found"))
         if callable(status):
             status = status(self.server.hits[self.path])
         self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
+        if length != [False]:
+            self.send_header("Content-Length", str(len(body)))
+        else:
+            self.close_connection = True
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client stopped reading: refused
+            pass
 
     def log_message(self, *args):
         pass
@@ -230,3 +240,98 @@ def test_real_local_mirror(tmp_path, mirror):  # conftest's `mirror`: skips, say
     assert test_x.shape == (10000, 28, 28) and test_y.shape == (10000,)
     assert np.bincount(train_y, minlength=10).min() == 5421
     assert np.bincount(test_y, minlength=10).min() == 892
+
+
+# ---- bounded downloads: a broken or hostile mirror cannot fill memory or disk -------------
+
+
+def _gzip_stream(*parts: bytes, zeros: int = 0) -> bytes:
+    """gzip of ``parts`` followed by ``zeros`` zero bytes, compressed a MiB at a time."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    out = [z.compress(p) for p in parts]
+    block = bytes(1 << 20)
+    for _ in range(zeros >> 20):
+        out.append(z.compress(block))
+    return b"".join([*out, z.flush()])
+
+
+def _header(raw: bytes) -> bytes:
+    return raw[: 4 + 4 * raw[3]]
+
+
+def test_gzip_bomb_on_a_local_mirror_is_refused_naming_the_file_and_the_cap(tmp_path, dataset):
+    """A 64 KB .gz of the file's own header and 64 MiB of zeros: refused when the output passes
+    the 4,720 bytes the header declares, with memory that never holds the decompressed file."""
+    raw = dataset["raw"][IMAGES]
+    bomb = _gzip_stream(_header(raw), zeros=64 << 20)
+    assert len(bomb) < 100_000
+    mirror = _mirror_dir(tmp_path / "mirror", {IMAGES: bomb})
+    out = tmp_path / "out"
+    tracemalloc.start()
+    try:
+        with pytest.raises(DownloadError) as e:
+            fetch_dataset([IMAGES], dataset["sha256"], [str(mirror)], out)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    line = one_line(e.value)
+    assert "\n" not in line and line.startswith(f"DownloadError: {IMAGES}: "), line
+    assert f"refused: decompresses to more than {len(raw):,} bytes, the size its IDX header declares" in line, line
+    assert peak < 8 << 20, peak  # chunks of 1 MiB, never the 64 MiB
+    assert _leftovers(out) == []  # neither the file nor a temporary
+
+
+def test_a_header_declaring_more_than_the_cap_is_refused_before_writing_it(tmp_path, dataset):
+    header = bytes([0, 0, 8, 3]) + np.array([100_000, 1000, 1000], dtype=">u4").tobytes()  # 100 GB of uint8
+    mirror = _mirror_dir(tmp_path / "mirror", {IMAGES: _gzip_stream(header, zeros=4 << 20)})
+    with pytest.raises(DownloadError) as e:
+        fetch_dataset([IMAGES], dataset["sha256"], [str(mirror)], tmp_path / "out", max_bytes=1 << 20)
+    line = one_line(e.value)
+    assert f"{IMAGES}: " in line and "declares 100,000,000,016 bytes, more than the cap of 1,048,576" in line, line
+    assert _leftovers(tmp_path / "out") == []
+    # and a file that is not IDX at all is refused as soon as its first bytes are out
+    mirror = _mirror_dir(tmp_path / "mirror2", {IMAGES: _gzip_stream(b"<html>", zeros=4 << 20)})
+    with pytest.raises(DownloadError, match=r"not an IDX file \(first bytes 0x3c68746d\)"):
+        fetch_dataset([IMAGES], dataset["sha256"], [str(mirror)], tmp_path / "out")
+
+
+def test_an_oversize_download_is_refused(tmp_path, dataset, http_server):
+    """More bytes than twice what the header declares plus 1 MiB: with a Content-Length the
+    download is refused before its body is read; without one, as the cap is passed (here by
+    gzip members that decompress to nothing, which no decompression cap would stop)."""
+    gz = dataset["gz"][LABELS]
+    padding = gzip.compress(b"", mtime=0) * (3_000_000 // 20)
+    url, srv = http_server({f"/{LABELS}.gz": (200, gz + padding)})
+    url_open, _ = http_server({f"/{LABELS}.gz": (200, gz + padding, False)})
+    cap = 2 * len(dataset["raw"][LABELS]) + (1 << 20)
+    out = tmp_path / "out"
+    for mirror, reason in [
+        (url, f"refused: {len(gz + padding):,} bytes to download, more than the cap of {cap:,}"),
+        (url_open, f"refused: more than {cap:,} bytes downloaded, the cap for this file"),
+    ]:
+        with pytest.raises(DownloadError) as e:
+            fetch_dataset([LABELS], dataset["sha256"], [mirror], out, timeout=5)
+        line = one_line(e.value)
+        assert line.startswith(f"DownloadError: {LABELS}: ") and reason in line, line
+        assert _leftovers(out) == []
+    # the same bytes without the padding are the file
+    url_ok, _ = http_server({f"/{LABELS}.gz": (200, gz, False)})
+    assert (
+        fetch_dataset([LABELS], dataset["sha256"], [url_ok], out, timeout=5)[0].read_bytes() == dataset["raw"][LABELS]
+    )
+
+
+def test_several_gzip_members_and_a_file_larger_than_a_chunk(tmp_path):
+    """Streaming decompression gives exactly the file: one larger than the 1 MiB chunk (the
+    decompressor's output is cut and resumed), and one written as two gzip members."""
+    rng = np.random.default_rng(1)
+    arr = rng.integers(0, 4, (3000, 28, 28), dtype=np.uint8)  # 2.35 MB, compressible
+    write_idx(tmp_path / "big", arr)
+    raw = (tmp_path / "big").read_bytes()
+    sha = {"big": hashlib.sha256(raw).hexdigest(), "two": hashlib.sha256(raw).hexdigest()}
+    half = len(raw) // 2
+    mirror = _mirror_dir(
+        tmp_path / "mirror", {"big": gzip.compress(raw), "two": gzip.compress(raw[:half]) + gzip.compress(raw[half:])}
+    )
+    paths = fetch_dataset(["big", "two"], sha, [str(mirror)], tmp_path / "out")
+    assert [p.read_bytes() == raw for p in paths] == [True, True]

@@ -6,31 +6,42 @@ the first whose bytes decompress and match the expected SHA-256 (of the
 plain local directory. Bytes are only written once verified, to a temporary name
 beside the target that is then renamed into place, so a bad download never leaves
 anything at the output path.
+
+A file is streamed, 1 MiB at a time, through the decompressor into that temporary,
+hashed as it is written. A mirror is refused at once when it sends more than twice the
+size the file's IDX header declares (plus 1 MiB), when the file decompresses to more
+than its header declares, or when the header declares more than ``max_bytes`` (1 GiB by
+default): a broken or hostile mirror cannot fill the memory or the disk.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import http.client
 import logging
+import math
 import os
 import socket
-import tempfile
+import struct
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import NoReturn
+from typing import BinaryIO, NoReturn
+
+from .idx import DTYPES
+from .io import atomic_path
 
 log = logging.getLogger(__name__)
 
 ENV_MIRROR = "AECLUST_MIRROR"
 _CHUNK = 1 << 20
+# Most bytes an IDX header may declare (EMNIST's largest file is 0.55 GB, MNIST's 47 MB).
+MAX_FILE_BYTES = 1 << 30
 
 
 class DownloadError(RuntimeError):
@@ -86,29 +97,6 @@ def _source(mirror: str, name: str) -> str:
     return str(Path(mirror).expanduser() / (name + ".gz"))
 
 
-def _read_local(path: Path) -> bytes:
-    """Read a mirror file from disk."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise _MirrorFailed(f"missing file {path}") from None
-    except OSError as e:
-        raise _MirrorFailed(f"cannot read {path}: {e.strerror or e}") from None
-
-
-def _read_http(url: str, timeout: float) -> bytes:
-    """One HTTP(S) GET; classifies failures as transient (retry) or not."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.read()
-    except urllib.error.HTTPError as e:
-        raise _MirrorFailed(f"HTTP {e.code} {e.reason}", transient=e.code >= 500) from None
-    except urllib.error.URLError as e:
-        _raise_os_error(e.reason, timeout)
-    except (OSError, http.client.HTTPException) as e:
-        _raise_os_error(e, timeout)
-
-
 def _raise_os_error(err: object, timeout: float) -> NoReturn:
     """Turn a network-level error into a :class:`_MirrorFailed` with a short reason."""
     if isinstance(err, (TimeoutError, socket.timeout)):
@@ -124,38 +112,96 @@ def _raise_os_error(err: object, timeout: float) -> NoReturn:
     raise _MirrorFailed(f"network error: {err}")
 
 
-def _fetch_raw(source: str, timeout: float, retries: int, backoff: float) -> bytes:
-    """The gzip bytes at ``source``, retrying transient HTTP failures ``retries`` times."""
-    scheme = _scheme(source)
-    if not scheme:
-        return _read_local(Path(source))
-    if scheme == "file":
-        return _read_local(Path(urllib.request.url2pathname(urllib.parse.urlsplit(source).path)))
-    if scheme not in ("http", "https"):
-        raise _MirrorFailed(f"unsupported URL scheme {scheme!r} (use http, https, file or a directory)")
-    for attempt in range(retries + 1):
+def _cap(declared: int | None, max_bytes: int) -> int:
+    """Most bytes a mirror may send for a file whose IDX header declares ``declared`` bytes
+    (``max_bytes`` until the header is read): twice that, plus 1 MiB for tiny files. Gzip
+    never grows an IDX file by more than a few bytes per 64 KiB."""
+    return 2 * (max_bytes if declared is None else declared) + (1 << 20)
+
+
+def _declared_size(head: bytes) -> int | None:
+    """Bytes the IDX file starting with ``head`` holds, by its header; None until ``head`` holds the header."""
+    if len(head) < 4:
+        return None
+    if head[0] or head[1] or head[2] not in DTYPES or not head[3]:
+        raise _MirrorFailed(f"not an IDX file (first bytes 0x{head[:4].hex()})")
+    offset = 4 + 4 * head[3]
+    if len(head) < offset:
+        return None
+    dims = struct.unpack(f">{head[3]}I", head[4:offset])
+    return offset + math.prod(dims) * DTYPES[head[2]].itemsize
+
+
+def _chunks(stream: BinaryIO, timeout: float) -> Iterator[bytes]:
+    """The stream's bytes, 1 MiB at a time; read errors as :class:`_MirrorFailed`."""
+    while True:
         try:
-            return _read_http(source, timeout)
-        except _MirrorFailed as e:
-            if not e.transient or attempt == retries:
-                if attempt:
-                    e.reason += f" ({attempt + 1} attempts)"
-                raise
-            log.warning("%s: %s; retry %d of %d", source, e.reason, attempt + 1, retries)
-            time.sleep(backoff * 2**attempt)
-    raise AssertionError("unreachable")
+            chunk = stream.read(_CHUNK)
+        except (OSError, http.client.HTTPException) as e:
+            _raise_os_error(e, timeout)
+        if not chunk:
+            return
+        yield chunk
 
 
-def _gunzip(data: bytes) -> bytes:
-    """Decompress gzip bytes, naming what is wrong with them if that fails."""
-    if data[:2] != b"\x1f\x8b":
-        raise _MirrorFailed(f"not gzip (first bytes {data[:4].hex() or 'none: empty file'})")
-    try:
-        return gzip.decompress(data)
-    except EOFError:
-        raise _MirrorFailed(f"truncated gzip ({len(data)} bytes)") from None
-    except (gzip.BadGzipFile, zlib.error) as e:
-        raise _MirrorFailed(f"corrupt gzip: {e}") from None
+def _gunzip_to(chunks: Iterator[bytes], length: int | None, out: Path, max_bytes: int) -> tuple[int, str]:
+    """Decompress a gzip stream into ``out``, a chunk at a time; return its size and SHA-256.
+
+    Refused (:class:`_MirrorFailed`, nothing kept in ``out``'s place) as soon as the stream
+    is not gzip or not IDX, its IDX header declares more than ``max_bytes``, it decompresses
+    to more than the header declares, or more bytes arrive than :func:`_cap` allows.
+    """
+    digest = hashlib.sha256()
+    decomp, head, declared = zlib.decompressobj(wbits=31), b"", None
+    received = written = 0
+
+    def check_download() -> None:
+        cap = _cap(declared, max_bytes)
+        if length is not None and length > cap:
+            raise _MirrorFailed(f"refused: {length:,} bytes to download, more than the cap of {cap:,}")
+        if received > cap:
+            raise _MirrorFailed(f"refused: more than {cap:,} bytes downloaded, the cap for this file")
+
+    check_download()
+    with open(out, "wb") as f:
+        for chunk in chunks:
+            if not received and chunk[:2] != b"\x1f\x8b":
+                raise _MirrorFailed(f"not gzip (first bytes {chunk[:4].hex()})")
+            received += len(chunk)
+            check_download()
+            data = chunk
+            while True:
+                if decomp.eof:
+                    if not data:
+                        break
+                    decomp = zlib.decompressobj(wbits=31)  # another gzip member follows
+                try:
+                    piece = decomp.decompress(data, _CHUNK)
+                except zlib.error as e:
+                    raise _MirrorFailed(f"corrupt gzip: {e}") from None
+                data = decomp.unused_data if decomp.eof else decomp.unconsumed_tail
+                if declared is None:
+                    head += piece[: 1024 - len(head)]  # an IDX header is at most 1,024 bytes
+                    declared = _declared_size(head)
+                    if declared is not None and declared > max_bytes:
+                        raise _MirrorFailed(
+                            f"refused: its IDX header declares {declared:,} bytes, more than the cap of {max_bytes:,}"
+                        )
+                    check_download()
+                written += len(piece)
+                if declared is not None and written > declared:
+                    raise _MirrorFailed(
+                        f"refused: decompresses to more than {declared:,} bytes, the size its IDX header declares"
+                    )
+                digest.update(piece)
+                f.write(piece)
+                if not data and not decomp.eof and len(piece) < _CHUNK:
+                    break  # all input used and all output out (a full piece may leave more behind)
+        if not received:
+            raise _MirrorFailed("not gzip (first bytes none: empty file)")
+        if not decomp.eof:
+            raise _MirrorFailed(f"truncated gzip ({received} bytes)")
+    return written, digest.hexdigest()
 
 
 def _sha256_file(path: Path) -> str:
@@ -166,27 +212,59 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+@contextlib.contextmanager
+def _open(source: str, timeout: float) -> Iterator[tuple[BinaryIO, int | None]]:
+    """The bytes at ``source`` as a stream, with their length where known."""
+    scheme = _scheme(source)
+    if scheme in ("", "file"):
+        path = Path(source if not scheme else urllib.request.url2pathname(urllib.parse.urlsplit(source).path))
+        try:
+            f = open(path, "rb")
+        except FileNotFoundError:
+            raise _MirrorFailed(f"missing file {path}") from None
+        except OSError as e:
+            raise _MirrorFailed(f"cannot read {path}: {e.strerror or e}") from None
+        with f:
+            yield f, os.fstat(f.fileno()).st_size
+        return
+    if scheme not in ("http", "https"):
+        raise _MirrorFailed(f"unsupported URL scheme {scheme!r} (use http, https, file or a directory)")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        resp = urllib.request.urlopen(source, timeout=timeout)
+    except urllib.error.HTTPError as e:
+        raise _MirrorFailed(f"HTTP {e.code} {e.reason}", transient=e.code >= 500) from None
+    except urllib.error.URLError as e:
+        _raise_os_error(e.reason, timeout)
+    except (OSError, http.client.HTTPException) as e:
+        _raise_os_error(e, timeout)
+    with resp:
+        yield resp, resp.length
 
 
-def _fetch_from(mirror: str, name: str, sha256: str, timeout: float, retries: int, backoff: float) -> bytes:
-    """Decompressed, verified bytes of ``name`` from one mirror, or :class:`_MirrorFailed`."""
-    data = _gunzip(_fetch_raw(_source(mirror, name), timeout, retries, backoff))
-    got = hashlib.sha256(data).hexdigest()
+def _fetch_from(
+    mirror: str, name: str, sha256: str, out: Path, timeout: float, retries: int, backoff: float, max_bytes: int
+) -> int:
+    """Decompress ``name`` from one mirror into ``out`` and verify it; its size, or :class:`_MirrorFailed`.
+
+    Transient HTTP failures (timeouts, refused or broken connections, 5xx) are retried
+    ``retries`` times, waiting ``backoff``, then twice that, ...
+    """
+    source = _source(mirror, name)
+    for attempt in range(retries + 1):
+        try:
+            with _open(source, timeout) as (stream, length):
+                size, got = _gunzip_to(_chunks(stream, timeout), length, out, max_bytes)
+            break
+        except _MirrorFailed as e:
+            if not e.transient or attempt == retries:
+                if attempt:
+                    e.reason += f" ({attempt + 1} attempts)"
+                raise
+            log.warning("%s: %s; retry %d of %d", source, e.reason, attempt + 1, retries)
+            time.sleep(backoff * 2**attempt)
     if got != sha256.lower():
         raise _MirrorFailed(f"checksum expected {sha256.lower()} got {got}")
-    return data
+    return size
 
 
 def fetch_file(
@@ -197,6 +275,7 @@ def fetch_file(
     timeout: float = 30,
     retries: int = 2,
     backoff: float = 1.0,
+    max_bytes: int = MAX_FILE_BYTES,
 ) -> Path:
     """Fetch one file (see :func:`fetch_dataset`); return its path in ``outdir``."""
     target = Path(outdir) / name
@@ -209,13 +288,13 @@ def fetch_file(
     failures: list[tuple[str, str]] = []
     for mirror in mirrors:
         try:
-            data = _fetch_from(mirror, name, sha256, timeout, retries, backoff)
+            with atomic_path(target) as tmp:  # renamed into place only once verified
+                size = _fetch_from(mirror, name, sha256, tmp, timeout, retries, backoff, max_bytes)
         except _MirrorFailed as e:
             log.warning("%s from %s: %s", name, mirror, e.reason)
             failures.append((mirror, e.reason))
             continue
-        _write_atomic(target, data)
-        log.info("%s: %d bytes from %s, SHA-256 verified", target, len(data), mirror)
+        log.info("%s: %d bytes from %s, SHA-256 verified", target, size, mirror)
         return target
     raise DownloadError(name, failures)
 
@@ -228,6 +307,7 @@ def fetch_dataset(
     timeout: float = 30,
     retries: int = 2,
     backoff: float = 1.0,
+    max_bytes: int = MAX_FILE_BYTES,
 ) -> list[Path]:
     """Fetch, decompress and verify each IDX file into ``outdir``; return the paths.
 
@@ -235,11 +315,13 @@ def fetch_dataset(
     mirrors are tried in order; HTTP timeouts, connection errors and 5xx responses are
     retried ``retries`` extra times (waiting ``backoff``, then twice that, ...), other
     failures move on to the next mirror at once. A file already in ``outdir`` with the
-    right SHA-256 is kept. Raises :class:`DownloadError` when no mirror serves a file.
+    right SHA-256 is kept. A mirror that sends more than a file's IDX header allows, or a
+    header declaring more than ``max_bytes``, is refused (see the module's docstring).
+    Raises :class:`DownloadError` when no mirror serves a file.
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     missing = [f for f in files if f not in sha256]
     if missing:
         raise ValueError(f"no SHA-256 given for {', '.join(missing)}")
-    return [fetch_file(f, sha256[f], mirrors, outdir, timeout, retries, backoff) for f in files]
+    return [fetch_file(f, sha256[f], mirrors, outdir, timeout, retries, backoff, max_bytes) for f in files]

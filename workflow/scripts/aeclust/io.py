@@ -1,20 +1,85 @@
 """Atomic file output: write to a temporary name beside the target, then rename.
 
 A killed job therefore never leaves a half-written file at a path that a later
-step would trust.
+step would trust, nor (SIGTERM, SIGINT) a temporary beside it; a temporary that a
+SIGKILL or a power cut left is removed by the next atomic write into its folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
+import signal
+import socket
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# A temporary is named ``.<target name>.aeclust-<pid>-<host>-<random><suffix>``: hidden, beside its
+# target, and recognisable with the process that writes it, so a later write can tell a
+# leftover (its process is gone) from a file being written. ``host`` keeps a shared
+# folder (a cluster's file system) from judging another machine's processes.
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+_TEMPORARY = re.compile(r"^\..*\.aeclust-(\d+)-([0-9a-f]{8})-[a-z0-9_]{8}(\.[^/]*)?$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def sweep_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporaries in ``folder`` that a killed writer of this machine left; return them."""
+    removed = []
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(folder):
+            m = _TEMPORARY.match(entry.name)
+            if m and m.group(2) == _HOST and not _alive(int(m.group(1))):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
+
+
+def _fsync(path: str | os.PathLike, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: finally clauses remove the temporaries
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While the block runs, SIGTERM raises SystemExit(143) instead of ending the process at
+    once, so that ``finally`` clauses run. Only where nobody else handles SIGTERM (the
+    default disposition) and in the main thread, where Python delivers signals."""
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @contextlib.contextmanager
@@ -22,21 +87,31 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """Yield a temporary path in the target's folder; rename it onto ``path`` on success.
 
     ``suffix`` keeps the extension some writers insist on (``np.savez`` adds ``.npz``).
+    The temporary is flushed to disk before the rename, and the rename before returning,
+    so a power cut leaves the old file or the new one, never an empty one. On an error,
+    Ctrl-C or SIGTERM the temporary is removed; leftovers of killed writers in the same
+    folder are removed first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+    sweep_temporaries(path.parent)
+    with _sigterm_unwinds():
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.aeclust-{os.getpid()}-{_HOST}-", suffix=suffix or path.suffix, dir=path.parent
+        )
+        tmp_path = Path(tmp)
+        try:
+            os.close(fd)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
+            yield tmp_path
+            _fsync(tmp_path)
+            os.replace(tmp_path, path)
+            _fsync(path.parent, directory=True)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp_path.unlink()
 
 
 def save_npz(path: str | os.PathLike, **arrays: Any) -> None:
