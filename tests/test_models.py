@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 from aeclust.models import CheckpointError, build_model, load_checkpoint, save_checkpoint
@@ -147,7 +149,7 @@ def test_predict_encode_matches_model():
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_continued_training_equals_straight(tmp_path, precision):
+def test_continued_training_equals_straight(tmp_path, precision, caplog):
     """A model trained 2 epochs, then continued from its saved state to 5, equals one trained
     5 epochs straight (weights, optimizer, shuffles): what lets ae_e20 continue ae_e5."""
     key = {**CONV, "seed": 3}
@@ -173,17 +175,35 @@ def test_continued_training_equals_straight(tmp_path, precision):
     set_seed(99)  # the continued run's own initialisation must not matter
     longer = build_model(CONV)
     hist = fit(longer, images(), cfg(5, checkpoint=tmp_path / "e5.resume", start_from=tmp_path / "e2.state"))
-    assert [h["epoch"] for h in hist] == [1, 2, 3, 4, 5]
+    assert [h["epoch"] for h in hist] == [1, 2, 3, 4, 5] and hist.continued_from == str(tmp_path / "e2.state")
     assert [h["loss"] for h in hist] == pytest.approx([h["loss"] for h in hist_straight], rel=1e-5)
     for (name, a), b in zip(straight.state_dict().items(), longer.state_dict().values()):
         assert torch.allclose(a.float(), b.float(), rtol=1e-5, atol=1e-6), name
-    # a state of other settings, or of more epochs than asked for, is refused by name
+    # a state of other settings, or of other data, is not used (one warning line, training
+    # starts from the model as given, the history says it did not continue); one of more
+    # epochs than asked for is refused by name
     from aeclust.train import StateError
+
+    def fresh(seed, x, cfg_):
+        set_seed(seed)
+        model = build_model(CONV)
+        return model, fit(model, x, cfg_)
 
     other = FitConfig(
         epochs=5, batch_size=16, lr=1e-3, seed=4, resume_key={**CONV, "seed": 4}, start_from=tmp_path / "e2.state"
     )
-    with pytest.raises(StateError, match="e2.state: a training state of other settings"):
-        fit(build_model(CONV), images(), other)
+    for x, cfg_, why in (
+        (images(), other, "other settings (seed: 3 -> 4"),
+        (images(seed=1), cfg(5, start_from=tmp_path / "e2.state"), "the training data differ"),
+    ):
+        caplog.clear()
+        with caplog.at_level("INFO", logger="aeclust"):
+            model, hist = fresh(7, x, cfg_)
+        warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert len(warnings) == 1 and why in warnings[0] and "not continuing" in warnings[0], warnings
+        assert hist.continued_from is None and [h["epoch"] for h in hist] == [1, 2, 3, 4, 5]
+        reference, _ = fresh(7, x, dataclasses.replace(cfg_, start_from=None))
+        for a, b in zip(reference.state_dict().values(), model.state_dict().values()):
+            assert torch.equal(a, b)
     with pytest.raises(StateError, match="e5.resume: trained 5 epochs, more than the 4 asked for"):
         fit(build_model(CONV), images(), cfg(4, start_from=tmp_path / "e5.resume"))

@@ -28,7 +28,7 @@ import torch
 from aeclust.download import DownloadError, fetch_dataset
 from aeclust.models import CheckpointError, build_model, load_checkpoint, save_checkpoint
 from aeclust.runtime import one_line, set_seed
-from aeclust.train import HOLD_ENV, FitConfig, TrainingError, fit
+from aeclust.train import FitConfig, TrainingError, data_fingerprint, fit
 from conftest import MIRROR, REPO, SNAKEFILE, TINY, blob_images, dry_run_jobs, overlay, snakemake
 
 CONV = {"kind": "autoencoder", "arch": "conv"}
@@ -38,6 +38,72 @@ LIBRARY_ENV = {
     **os.environ,
     "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "workflow" / "scripts"), os.environ.get("PYTHONPATH")])),
 }
+
+
+# Interrupting a job at a known point, from the test side: a sitecustomize module on the
+# PYTHONPATH of Snakemake and its jobs wraps aeclust.train as it is imported, so that a fit
+# with epochs left, once it has saved its resume file after epoch N, writes
+# "<resume file>.held" (holding its process id) and waits there until it is stopped.
+HOLD_HOOK = """
+import importlib.abc, importlib.util, os, sys, time
+
+AFTER_EPOCH = {after}
+
+
+def _patch(train):
+    save, fit, asked = train._save_resume, train.fit, []
+
+    def fit_recording_epochs(model, inputs, cfg, *args, **kwargs):
+        asked.append(cfg.epochs)
+        try:
+            return fit(model, inputs, cfg, *args, **kwargs)
+        finally:
+            asked.pop()
+
+    def save_then_hold(path, key, model, opt, sched, epoch, history):
+        save(path, key, model, opt, sched, epoch, history)
+        if epoch == AFTER_EPOCH and asked and epoch < asked[-1]:
+            held = f"{{path}}.held"
+            with open(held + ".tmp", "w") as f:
+                f.write(f"{{os.getpid()}}\\n")
+            os.replace(held + ".tmp", held)
+            while True:
+                time.sleep(1)
+
+    train.fit, train._save_resume = fit_recording_epochs, save_then_hold
+
+
+class _HoldHook(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "aeclust.train":
+            return None
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            _patch(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, _HoldHook())
+"""
+
+
+def hold_env(folder: Path, after_epoch: int, env: dict | None = None) -> dict:
+    """An environment whose Python processes hold every training job after ``after_epoch``
+    (:data:`HOLD_HOOK`, written to ``folder``/sitecustomize.py)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(HOLD_HOOK.format(after=int(after_epoch)))
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder), env.get("PYTHONPATH")]))
+    return env
 
 
 def _images(n=48, seed=0):
@@ -170,11 +236,11 @@ def test_checkpoint_truncated_or_empty(tmp_path):
 # Resume checkpoints: a bad one is never trusted, a NaN epoch is never saved
 
 
-def _fit(epochs, checkpoint=None, key=CONV, corrupt=None):
+def _fit(epochs, checkpoint=None, key=CONV, corrupt=None, images=None):
     set_seed(4)
     model = build_model(CONV)
     cfg = FitConfig(epochs=epochs, batch_size=16, lr=1e-3, seed=4, checkpoint=checkpoint, resume_key=key)
-    fit(model, _images(), cfg, corrupt=corrupt)
+    fit(model, _images() if images is None else images, cfg, corrupt=corrupt)
     return model.state_dict()
 
 
@@ -188,13 +254,84 @@ def test_unreadable_resume_checkpoint_starts_over(tmp_path, caplog):
     assert _states_close(fresh, again, atol=0)
 
 
+def _why_started_over(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "starting over" in r.getMessage()]
+
+
 def test_resume_checkpoint_of_other_settings_ignored(tmp_path, caplog):
     ckpt = tmp_path / "m.pt.resume"
     _fit(1, checkpoint=ckpt, key={**CONV, "lr": 0.5})  # left by a run with other settings
     with caplog.at_level("INFO", logger="aeclust"):
         resumed = _fit(2, checkpoint=ckpt)
-    assert "written with other settings: starting over" in caplog.text
+    lines = _why_started_over(caplog)
+    assert len(lines) == 1 and "does not fit this run (other settings (lr: 0.5 -> unset)): starting over" in lines[0]
+    assert "resuming" not in caplog.text
     assert _states_close(_fit(2), resumed, atol=0)
+
+
+def test_resume_checkpoint_of_other_images_ignored(tmp_path, caplog):
+    """Same settings, other training images (a folder whose files changed between the
+    interrupted run and the rerun): the checkpoint is not resumed, one line says why."""
+    ckpt = tmp_path / "m.pt.resume"
+    _fit(1, checkpoint=ckpt, images=_images(seed=1))  # interrupted after epoch 1 on the old images
+    with caplog.at_level("INFO", logger="aeclust"):
+        rerun = _fit(2, checkpoint=ckpt)
+    lines = _why_started_over(caplog)
+    assert len(lines) == 1 and "(the training data differ (sha256:" in lines[0], lines
+    assert "resuming" not in caplog.text
+    assert _states_close(_fit(2), rerun, atol=0)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="aeclust"):  # the same images again: resumed
+        _fit(2, checkpoint=ckpt)
+    assert f"resuming from {ckpt} after epoch 2" in caplog.text and not _why_started_over(caplog)
+
+
+def test_resume_checkpoint_of_other_labels_ignored(tmp_path, caplog):
+    """A classifier's targets are training data too."""
+    settings = {"kind": "classifier", "hidden": [16]}
+    x, ckpt = _images(40), tmp_path / "c.pt.resume"
+
+    def train(epochs, y):
+        set_seed(6)
+        model = build_model(settings)
+        cfg = FitConfig(epochs, 10, 0.05, 6, loss="ce", optimizer="sgd", checkpoint=ckpt, resume_key=settings)
+        fit(model, x, cfg, targets=y)
+
+    train(1, torch.arange(40) % 10)
+    with caplog.at_level("INFO", logger="aeclust"):
+        train(2, (torch.arange(40) + 1) % 10)
+    lines = _why_started_over(caplog)
+    assert len(lines) == 1 and "the training data differ" in lines[0], lines
+
+
+def test_resume_checkpoint_without_data_fingerprint_ignored(tmp_path, caplog):
+    """A checkpoint of an older version (settings only, no fingerprint of its data) is not trusted."""
+    ckpt = tmp_path / "m.pt.resume"
+    set_seed(4)
+    model = build_model(CONV)
+    opt = torch.optim.Adam(model.parameters())
+    torch.save(
+        {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 1, "history": [], "resume_key": CONV},
+        ckpt,
+    )
+    with caplog.at_level("INFO", logger="aeclust"):
+        again = _fit(2, checkpoint=ckpt)
+    lines = _why_started_over(caplog)
+    assert len(lines) == 1 and "older version that did not record its training data" in lines[0], lines
+    assert _states_close(_fit(2), again, atol=0)
+
+
+def test_data_fingerprint_sees_every_byte_shape_and_dtype():
+    x = _images(40)
+    base = data_fingerprint(x)
+    assert base == data_fingerprint(x.clone()) == data_fingerprint(x, chunk_bytes=1000)  # chunking does not matter
+    changed = x.clone()
+    changed[39, 27, 27] += 1
+    assert data_fingerprint(changed) != base
+    assert data_fingerprint(x.view(40, 1, 28, 28)) != base  # same bytes, other shape
+    assert data_fingerprint(x.to(torch.int8)) != base  # same bytes, other dtype
+    y = torch.arange(40)
+    assert data_fingerprint(x, y) != data_fingerprint(x, y.flip(0)) != data_fingerprint(x, None)
 
 
 def test_nan_epoch_never_becomes_a_resume_point(tmp_path):
@@ -243,8 +380,9 @@ def test_classifier_resume_equals_uninterrupted(tmp_path):
 
 
 def test_hold_hook_stops_after_the_given_epoch(tmp_path):
-    """The interrupt tests' hook: held after epoch 1 of 2, resume file saved, the process
-    waiting with its pid in the .held file; a 1-epoch fit is never held."""
+    """The interrupt tests' hook (test side, no hook in the library): held after epoch 1 of 2,
+    resume file saved, the process waiting with its pid in the .held file; a 1-epoch fit is
+    never held."""
     code = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(REPO / "tests")!r})
@@ -256,7 +394,7 @@ def test_hold_hook_stops_after_the_given_epoch(tmp_path):
         fit(build_model({CONV!r}), blob_images(32), cfg)
         print("finished", flush=True)
     """)
-    env = {**os.environ, HOLD_ENV: "1"}
+    env = hold_env(tmp_path / "hook", 1, LIBRARY_ENV)
     one = tmp_path / "one.pt.resume"
     done = subprocess.run(
         [sys.executable, "-c", code, "1", str(one)], capture_output=True, text=True, timeout=120, env=env
@@ -275,6 +413,14 @@ def test_hold_hook_stops_after_the_given_epoch(tmp_path):
         proc.kill()
         out, _ = proc.communicate(timeout=30)
     assert "finished" not in out and torch.load(ckpt, weights_only=True)["epoch"] == 1
+
+
+def test_library_has_no_test_hooks():
+    """Interrupting a job at a known point is the tests' business (hold_env): nothing in
+    the library reads a test's environment variable."""
+    for path in (REPO / "workflow").rglob("*.py"):
+        text = path.read_text()
+        assert "AECLUST_TEST" not in text and "_for_test" not in text, path
 
 
 def test_killed_writer_leaves_nothing_at_the_target(tmp_path):
@@ -383,12 +529,14 @@ def test_workflow_diverging_training_fails_without_a_model(tmp_path, mirror):
 # End to end: interruption and resume, determinism
 
 
-def _start(workdir: Path, *args: str, hold_after: int | None = 1) -> subprocess.Popen:
-    """Snakemake on the tiny config in its own process group (so Ctrl-C can be simulated).
+def _start(
+    workdir: Path, *args: str, hold_after: int | None = 1, configfile: list[Path] | None = None
+) -> subprocess.Popen:
+    """Snakemake on the tiny config (or ``configfile``) in its own process group (so Ctrl-C can be simulated).
 
     ``hold_after``: every training job with epochs left stops after saving that epoch's
     resume file and waits, with ``<resume file>.held`` holding its process id
-    (aeclust.train's test hook), so a test interrupts it at a known point, never by a race."""
+    (:func:`hold_env`), so a test interrupts it at a known point, never by a race."""
     cmd = [
         sys.executable,
         "-m",
@@ -398,13 +546,13 @@ def _start(workdir: Path, *args: str, hold_after: int | None = 1) -> subprocess.
         "--directory",
         str(workdir),
         "--configfile",
-        str(TINY),
+        *map(str, configfile or [TINY]),
         *args,
     ]
     out = open(workdir / "snakemake.out", "w")
     env = {**os.environ, "AECLUST_MIRROR": str(MIRROR)}
     if hold_after is not None:
-        env[HOLD_ENV] = str(hold_after)
+        env = hold_env(workdir / ".hold", hold_after, env)
     return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
 
 
@@ -456,7 +604,7 @@ def _assert_resumed_model_equal(workdir: Path, tiny_results: Path, name: str = "
 @pytest.mark.e2e
 def test_ctrl_c_during_training_then_rerun_incomplete(tmp_path, tiny_run, tiny_results):
     """Ctrl-C (SIGINT to Snakemake's process group) while a 2-epoch autoencoder holds after
-    its first epoch (the test hook); `--rerun-incomplete` then finishes the DAG, the model resumes after epoch 1,
+    its first epoch (hold_env); `--rerun-incomplete` then finishes the DAG, the model resumes after epoch 1,
     and every metric equals the uninterrupted run's byte for byte.
 
     The DAG is seed 0's K-Means methods (15 jobs, all kinds of step); the whole tiny DAG

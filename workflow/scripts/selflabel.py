@@ -1,7 +1,7 @@
 """Rule selflabel: a CNN trained on a clustering's confident pseudo-labels relabels every image.
 
 Reads the source clustering's cluster ids, the images and the selection space; the class
-labels in those files are never read, only copied into the output for align_clusters.
+labels in those files are never used, only copied into the output for align_clusters.
 """
 
 from aeclust.runtime import script_setup
@@ -10,9 +10,10 @@ smk = snakemake  # noqa: F821
 log = script_setup(smk, network=True)  # first: OpenMP reads its settings when torch loads
 
 import numpy as np
+from aeclust.cluster import load_features
 from aeclust.io import save_npz
 from aeclust.runtime import resolve_device, resolve_precision
-from aeclust.selflabel import SelfLabelConfig, load_space, self_label
+from aeclust.selflabel import SelfLabelConfig, self_label
 
 
 def array(path, key):
@@ -31,7 +32,7 @@ log.info("self-labeling %s/%s, seed %d: %s on %s", smk.wildcards.algo, smk.wildc
 result = self_label(
     array(smk.input.images, "images"),
     array(smk.input.clusters, "clusters"),
-    load_space(smk.input.space),
+    load_features(smk.input.space)[0],  # the features (or pixels) only; its labels are dropped here
     cfg,
     seed,
     device=device,

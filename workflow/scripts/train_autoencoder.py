@@ -51,7 +51,7 @@ save_json(
         "device": str(device),
         "threads": torch.get_num_threads(),
         "n_train": len(images),
-        "continued_from": previous[0] if previous else None,
+        "continued_from": history.continued_from,  # None when the previous state could not be used
         **provenance(),
     },
 )

@@ -17,7 +17,7 @@
 
 Nothing here takes class labels: the functions see images, cluster ids and features only.
 Why kNN agreement and not the mixture's posterior: on UMAP output the posteriors are ~1
-almost everywhere and cannot tell right pseudo-labels from wrong (PITFALLS.md).
+almost everywhere and cannot tell right pseudo-labels from wrong (docs/results.md, what was tried).
 """
 
 from __future__ import annotations
@@ -30,11 +30,10 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .augment import AugmentConfig, augment
-from .train import TrainingError, epoch_generator, to_float
+from .augment import Augment, AugmentConfig
+from .train import FitConfig, TrainingError, fit, predict
 
 log = logging.getLogger("aeclust")
 
@@ -202,8 +201,13 @@ class SelfLabelNet(nn.Module):
         self.head = nn.Linear(hidden, n_classes)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """The penultimate features (what round 2 on compares neighbours in)."""
+        """The penultimate features (what the later rounds compare neighbours in)."""
         return self.body(x)
+
+    def embed_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(penultimate features, logits) in one pass."""
+        h = self.body(x)
+        return h, self.head(h)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.body(x))
@@ -211,11 +215,6 @@ class SelfLabelNet(nn.Module):
 
 def _image_shape(images: torch.Tensor) -> tuple[int, int, int]:
     return (1, *images.shape[1:]) if images.dim() == 3 else tuple(images.shape[1:])
-
-
-def _steps(n: int, batch_size: int) -> int:
-    """Batches per epoch; a last batch of one image is skipped (batch norm needs two)."""
-    return n // batch_size + (1 if n % batch_size >= 2 else 0)
 
 
 def train_net(
@@ -227,14 +226,16 @@ def train_net(
     device: torch.device | str = "cpu",
 ) -> tuple[SelfLabelNet, list[dict[str, float]]]:
     """A fresh :class:`SelfLabelNet` trained on ``images`` (uint8 [N, H, W] or float [N, C, H, W])
-    and cluster ids ``targets``; returns it (eval mode) and one dict per epoch.
+    and cluster ids ``targets`` by :func:`aeclust.train.fit`; returns it (eval mode) and one
+    dict per epoch.
 
     Initialisation from ``seed``; each epoch's shuffle and augmentation from
     :func:`aeclust.train.epoch_generator` (seed, epoch). Cross-entropy, Adam; with
     ``schedule: onecycle`` the learning rate rises to ``cfg.lr`` over the first 30 % of the
-    steps and anneals (cosine) to 1/10,000 of it (torch's OneCycleLR defaults).
+    steps and anneals (cosine) to 1/10,000 of it (torch's OneCycleLR defaults). A last batch
+    of one image is skipped (batch norm needs two). With ``bn_recalibrate`` the batch-norm
+    statistics are then those of the un-augmented images (:func:`aeclust.train.recalibrate_batchnorm`).
     """
-    device = torch.device(device)
     n = len(images)
     if n < 2:
         raise SelectionError(
@@ -242,102 +243,24 @@ def train_net(
         )
     torch.manual_seed(seed)
     model = SelfLabelNet(_image_shape(images), n_classes, cfg.channels, cfg.hidden)
-    model.to(device=device, memory_format=torch.channels_last)
-    images, targets = images.to(device), targets.to(device=device, dtype=torch.long)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=device.type in ("cpu", "cuda"))
-    steps = _steps(n, cfg.batch_size)
-    sched = (
-        torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps)
-        if cfg.schedule == "onecycle"
-        else None
+    fit_cfg = FitConfig(
+        cfg.epochs,
+        cfg.batch_size,
+        cfg.lr,
+        seed,
+        loss="ce",
+        precision=cfg.precision,
+        schedule=cfg.schedule,
+        min_batch=2,
+        bn_recalibrate=cfg.bn_recalibrate,
     )
-    bf16 = cfg.precision == "bf16"
-    history = []
-    for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        g = epoch_generator(seed, epoch, device)
-        perm = torch.randperm(n, generator=g, device=device)
-        t0 = time.perf_counter()
-        total, correct, seen = 0.0, 0, 0
-        for step in range(steps):
-            idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            x = augment(to_float(images[idx]), cfg.augment, g).contiguous(memory_format=torch.channels_last)
-            y = targets[idx]
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                out = model(x)
-            loss = F.cross_entropy(out.float(), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-            total += loss.item() * len(idx)
-            correct += int((out.argmax(1) == y).sum())
-            seen += len(idx)
-        seconds = time.perf_counter() - t0
-        mean_loss = total / seen
-        if not math.isfinite(mean_loss):
-            raise TrainingError(f"selflabel epoch {epoch}: loss is {mean_loss} (diverged); lower selflabel.lr")
-        row = {
-            "epoch": epoch,
-            "loss": mean_loss,
-            "fit": correct / seen,
-            "seconds": seconds,
-            "samples_per_s": seen / seconds,
-        }
-        history.append(row)
-        log.info(
-            "  epoch %d/%d loss %.4f, agrees with its pseudo-labels on %.4f (augmented), %.1f s, %.0f samples/s",
-            epoch,
-            cfg.epochs,
-            mean_loss,
-            row["fit"],
-            seconds,
-            row["samples_per_s"],
-        )
-    if cfg.bn_recalibrate:
-        recalibrate_batchnorm(model, images, cfg.precision, device=device)
-    model.eval()
+    try:
+        history = fit(model, images, fit_cfg, targets=targets, corrupt=Augment(cfg.augment), device=device)
+    except TrainingError as exc:
+        raise TrainingError(f"selflabel: {exc} (selflabel.lr)") from None
     return model, history
 
 
-@torch.no_grad()
-def recalibrate_batchnorm(
-    model: nn.Module,
-    images: torch.Tensor,
-    precision: str = "fp32",
-    batch_size: int = 1024,
-    device: torch.device | str = "cpu",
-) -> None:
-    """Replace the batch-norm running statistics by those of ``images`` as they are (one pass,
-    exact average over the batches, no weight changes).
-
-    Training saw augmented images, whose statistics differ from the plain ones the network
-    then predicts (bilinear resampling smooths pixel noise, shifts move mass to the border):
-    on synthetic shapes with grey-level noise the trained CNN fitted its (clean) labels on
-    100 % of the augmented images in train mode but only 84-90 % of the plain images in
-    eval mode, 100 % after this pass (3 seeds). Labels play no part."""
-    device = torch.device(device)
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the pass
-    model.train()
-    for i in range(0, len(images), batch_size):
-        x = to_float(images[i : i + batch_size].to(device)).contiguous(memory_format=torch.channels_last)
-        if len(x) < 2:
-            continue
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-            model(x)
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
-    model.eval()
-
-
-@torch.no_grad()
 def predict_all(
     model: SelfLabelNet,
     images: torch.Tensor,
@@ -345,18 +268,10 @@ def predict_all(
     batch_size: int = 1024,
     device: torch.device | str = "cpu",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(softmax [N, K], penultimate features [N, hidden]) of every image, in eval mode."""
-    device = torch.device(device)
-    model.to(device=device, memory_format=torch.channels_last).eval()
-    probs, feats = [], []
-    for i in range(0, len(images), batch_size):
-        x = to_float(images[i : i + batch_size].to(device)).contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-            h = model.embed(x)
-            logits = model.head(h)
-        probs.append(torch.softmax(logits.float(), dim=1).cpu())
-        feats.append(h.float().cpu())
-    return torch.cat(probs).numpy(), torch.cat(feats).numpy()
+    """(softmax [N, K], penultimate features [N, hidden]) of every image, in eval mode
+    (:func:`aeclust.train.predict`)."""
+    feats, logits = predict(model, images, model.embed_and_logits, batch_size, device, precision)
+    return torch.softmax(logits, dim=1).numpy(), feats.numpy()
 
 
 # ---------------------------------------------------------------- the stage
@@ -449,15 +364,3 @@ def self_label(
         "round_clusters": np.stack(round_clusters),
         "history": history,
     }
-
-
-def load_space(path) -> np.ndarray:
-    """The selection space from a features file (``features``) or a subset file (the pixels of
-    ``images``, in [0, 1]). Reads that one array, nothing else (no labels)."""
-    with np.load(path, allow_pickle=False) as f:
-        if "features" in f.files:
-            return np.asarray(f["features"], dtype=np.float32)
-        if "images" in f.files:
-            images = f["images"]
-            return images.reshape(len(images), -1).astype(np.float32) / 255.0
-        raise ValueError(f"{path}: expected an array 'features' or 'images', found {sorted(f.files)}")
