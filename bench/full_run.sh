@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The full-dataset measurement of docs/full_results.md: each seed a whole clustering
+# The full-dataset measurement of docs/results.md: each seed a whole clustering
 # pipeline (autoencoder training, embeddings, UMAP, K-Means / Gaussian mixture,
 # metrics: everything up to align_clusters), timed end to end with `snakemake
 # --cores 2`, one seed after the other; then one more call for what spans the seeds

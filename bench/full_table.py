@@ -1,4 +1,4 @@
-"""The tables of docs/full_results.md from one full run's files (bench/full_run.sh).
+"""The tables of docs/results.md from one full run's files (bench/full_run.sh).
 
     python bench/full_table.py results/mnist/full-bench [bench/out/mnist-full-bench/timings.tsv]
 
