@@ -173,10 +173,18 @@ def test_device_cuda_asks_network_rules_for_a_gpu(tmp_path):
     assert {r for r, g in gpus.items() if g} == NETWORK_RULES & gpus.keys(), gpus
 
 
+# What profiles/default may set: how the terminal shows a run, nothing about where or how jobs run.
+DISPLAY_OPTIONS = {"show-failed-logs", "printshellcmds", "quiet"}
+
+
 def test_no_default_profile_hijacks_local_runs():
-    # Snakemake applies profiles/default/ to every run; SLURM must be asked for by name
-    assert not (REPO / "profiles" / "default").exists()
+    # Snakemake applies profiles/default/ to every run that names no other workflow profile:
+    # it only shows failed jobs' logs; SLURM (executor, jobs, resources) must be asked for by name
+    default = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())
+    assert default == {"show-failed-logs": True}, default
+    assert set(default) <= DISPLAY_OPTIONS
     text = (PROFILE / "config.yaml").read_text()
+    assert yaml.safe_load(text)["show-failed-logs"] is True  # a named workflow profile replaces profiles/default
     assert re.search(r"^executor: slurm$", text, re.M)
     # site-specific keys stay commented examples
     assert not re.search(r"^\s*slurm_(partition|account):", text, re.M)
