@@ -136,22 +136,59 @@ def load_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text())
 
 
+# A cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A CSV cell that a spreadsheet shows as text and never runs: a string starting with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (a file named ``=HYPERLINK(...).png``,
+    a class named ``+1``) gets a leading single quote, as OWASP advises; anything else,
+    numbers included (``-0.5`` stays a number), is returned as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe_frame(df):
+    """``df`` with :func:`spreadsheet_safe` applied to its column names and to the cells of
+    its text columns (numeric columns are left alone); ``df`` itself when nothing changes."""
+    from pandas.api.types import is_numeric_dtype
+
+    changed = {}
+    for c in df.columns:
+        if not is_numeric_dtype(df[c].dtype):  # text (object or str dtype): numbers stay numbers
+            safe = df[c].map(spreadsheet_safe)
+            if not safe.equals(df[c]):
+                changed[c] = safe
+    names = [spreadsheet_safe(c) for c in df.columns]
+    if not changed and names == list(df.columns):
+        return df
+    out = df.copy(deep=False)
+    for c, safe in changed.items():
+        out[c] = safe
+    out.columns = names
+    return out
+
+
 def save_table(path: str | os.PathLike, df) -> None:
-    """Write a pandas DataFrame as CSV (``.csv``) or TSV (``.tsv``), atomically."""
+    """Write a pandas DataFrame as CSV (``.csv``) or TSV (``.tsv``), UTF-8, atomically; text
+    cells that a spreadsheet would run as formulas are escaped (:func:`spreadsheet_safe`)."""
     sep = "\t" if str(path).endswith(".tsv") else ","
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, sep=sep, index=False)
+        spreadsheet_safe_frame(df).to_csv(tmp, sep=sep, index=False, encoding="utf-8")
 
 
 def save_csv(path: str | os.PathLike, columns: list[str], rows) -> None:
     """Write ``rows`` of plain values (ints, strings) under the header ``columns`` as CSV,
-    atomically: the bytes pandas' ``to_csv(index=False)`` writes for them, without pandas."""
+    UTF-8, atomically: the bytes pandas' ``to_csv(index=False)`` writes for them, without
+    pandas; text cells that a spreadsheet would run as formulas are escaped (:func:`spreadsheet_safe`)."""
     import csv
 
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f, lineterminator="\n")
-        out.writerow(columns)
-        out.writerows(rows)
+        out.writerow([spreadsheet_safe(c) for c in columns])
+        out.writerows([spreadsheet_safe(v) for v in row] for row in rows)
 
 
 def save_text(path: str | os.PathLike, text: str) -> None:
