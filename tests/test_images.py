@@ -3,10 +3,12 @@ issue lists (one line naming the file or setting)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
-from aeclust.images import ImageDataError, as_pool, holdout_split, read_array, read_folder
-from aeclust.subsets import SubsetSpec, make_subsets
+from aeclust.images import ImageDataError, read_array, read_folder
+from aeclust.subsets import SubsetSpec, as_pool, holdout_split, make_subsets
 from imagegen import CLASSES, make_folder
 from PIL import Image
 
@@ -111,6 +113,127 @@ def test_single_class_and_flat_folder_with_folder_labels(tmp_path):
         read_folder(tmp_path / "flat", labels="folders")
 
 
+def jpeg_bytes(width: int, height: int, seed: int = 0, quality: int = 90) -> bytes:
+    """A smooth, photo-like JPEG (random colours on a coarse grid, upscaled, with fine noise)."""
+    import io
+
+    rng = np.random.default_rng(seed)
+    coarse = Image.fromarray(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8))
+    pixels = np.asarray(coarse.resize((width, height), Image.Resampling.BICUBIC)).copy()
+    pixels += rng.integers(0, 12, pixels.shape, dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def test_large_jpeg_is_decoded_reduced_and_close_to_a_full_decode(tmp_path):
+    (tmp_path / "d").mkdir()
+    for i in range(2):
+        (tmp_path / "d" / f"{i}.jpg").write_bytes(jpeg_bytes(1600, 1200, seed=i))
+    data = read_folder(tmp_path / "d", image_size=[24, 32], threads=2)
+    assert data.images.shape == (2, 3, 24, 32)
+    for i in range(2):
+        with Image.open(tmp_path / "d" / f"{i}.jpg") as im:  # full decode, then the same resize
+            full = np.asarray(im.convert("RGB").resize((32, 24), Image.Resampling.BILINEAR), dtype=int)
+        diff = np.abs(np.moveaxis(data.images[i], 0, 2).astype(int) - full)
+        assert diff.mean() < 1 and diff.max() <= 12, (diff.mean(), diff.max())
+
+
+def test_large_jpegs_import_in_bounded_memory(tmp_path):
+    """20 photos of 4000x3000 at 32x32: decoded fully and kept (as the import once did), they
+    take 20 x 36 MB = 720 MB beside the interpreter's ~40 MB (that import peaked at 848 MB);
+    imported file by file at a reduced JPEG scale, the peak stays near the interpreter's own
+    (42 MB). Even full decodes, one per thread and none kept, would pass 200 MB."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photos = [jpeg_bytes(4000, 3000, seed=s) for s in range(2)]
+    for i in range(20):
+        (folder / f"{i:02d}.jpg").write_bytes(photos[i % 2])
+    scripts = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
+    child = (
+        f"import sys; sys.path.insert(0, {str(scripts)!r}); from aeclust.images import read_folder; "
+        f"d = read_folder({str(folder)!r}, image_size=32, threads=2); print(d.images.shape)"
+    )
+    # a fresh wrapper process, so that its children are the import alone (any processes it starts included)
+    wrapper = (
+        "import resource, subprocess, sys; "
+        f"out = subprocess.run([sys.executable, '-c', {child!r}], capture_output=True, text=True, check=True); "
+        "print(out.stdout.strip()); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, check=True)
+    shape, peak_kb = out.stdout.split("\n")[:2]
+    assert shape == "(20, 3, 32, 32)"
+    assert int(peak_kb) / 1024 < 200, f"peak RSS {int(peak_kb) / 1024:.0f} MB"
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_images_above_max_pixels_are_refused_before_decoding(tmp_path):
+    from PIL import Image as PILImage
+
+    make_folder(tmp_path / "d", per_class=2, corrupt=False)
+    PILImage.new("RGB", (3000, 2000), (10, 20, 30)).save(tmp_path / "d" / "red" / "huge.png")
+    before = PILImage.MAX_IMAGE_PIXELS
+    with pytest.raises(ImageDataError) as exc:
+        read_folder(tmp_path / "d", labels="folders", max_pixels=5_000_000, name="mine", skip_unreadable=True)
+    msg = str(exc.value)
+    assert "red/huge.png: 3000x2000 pixels (6.0 megapixels), above datasets/mine/max_pixels = 5,000,000" in msg
+    assert "\n" not in msg
+    # far above the limit, Pillow's own decompression-bomb check (set from the limit) speaks first: same refusal
+    with pytest.raises(ImageDataError, match=r"huge.png: more than 2,000,000 pixels \(Pillow's decompression-bomb"):
+        read_folder(tmp_path / "d", labels="folders", max_pixels=1_000_000, skip_unreadable=True)
+    assert PILImage.MAX_IMAGE_PIXELS == before  # Pillow's limit is the caller's again
+    assert read_folder(tmp_path / "d", labels="folders", image_size=16).images.shape == (7, 3, 16, 16)
+    with pytest.raises(ImageDataError, match=r"datasets/images/max_pixels: 0 \(expected a whole number >= 1\)"):
+        read_folder(tmp_path / "d", max_pixels=0)
+
+
+def test_threads_give_the_same_images(tmp_path):
+    make_folder(tmp_path / "d", per_class=5, sizes=(16, 20))
+    one = read_folder(tmp_path / "d", labels="folders", image_size=12, skip_unreadable=True, threads=1)
+    two = read_folder(tmp_path / "d", labels="folders", image_size=12, skip_unreadable=True, threads=2)
+    assert np.array_equal(one.images, two.images) and one.source == two.source and one.skipped == two.skipped
+
+
+def test_file_names_that_are_not_utf8_are_kept_escaped(tmp_path):
+    import os
+
+    root = tmp_path / "d"
+    make_folder(root, per_class=2, corrupt=False)
+    raw = os.fsencode(root)
+    os.mkdir(os.path.join(raw, b"caf\xe9"))  # a Latin-1 class folder and file name: bytes no UTF-8 decodes
+    for name in (b"caf\xe9/\xe9t\xe9.png", b"caf\xe9/b.png"):
+        Image.fromarray(np.full((16, 16), 7, np.uint8)).save(os.path.join(raw, name))
+    data = read_folder(root, labels="folders")
+    assert "caf\\xe9/\\xe9t\\xe9.png" in data.source and "caf\\xe9" in data.label_names
+    assert all(s.encode("utf-8") for s in data.source + data.label_names)  # every name is plain text now
+    arrays = data.arrays()
+    assert arrays["source"].dtype.kind == "U"
+    # a file whose name reads the same once escaped is refused, naming both
+    (root / "caf\\xe9").mkdir()
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(root / "caf\\xe9" / "b.png")
+    with pytest.raises(ImageDataError) as exc:
+        read_folder(root, labels="folders")
+    assert "b'caf\\xe9/b.png'" in str(exc.value) and "b'caf\\\\xe9/b.png'" in str(exc.value)
+    assert "both read as caf\\xe9/b.png" in str(exc.value)
+
+
+def test_labels_csv_in_utf8_with_or_without_bom_and_latin1_refused(tmp_path):
+    root = tmp_path / "flat"
+    truth = make_folder(root, per_class=2, sub_folders=False, corrupt=False)
+    text = "file,label\n" + "".join(f"{f},{'café' if c == 'red' else c}\n" for f, c in truth.items())
+    csv = tmp_path / "labels.csv"
+    for encoded in (text.encode("utf-8"), b"\xef\xbb\xbf" + text.encode("utf-8")):
+        csv.write_bytes(encoded)
+        assert read_folder(root, labels="csv", labels_csv=csv).label_names == ["blue", "café", "green"]
+    csv.write_bytes(text.encode("latin-1"))
+    with pytest.raises(ImageDataError) as exc:
+        read_folder(root, labels="csv", labels_csv=csv)
+    assert "labels.csv: not UTF-8 text (byte 0xe9 at offset" in str(exc.value) and "as UTF-8" in str(exc.value)
+
+
 # ---- arrays --------------------------------------------------------------------------------
 
 
@@ -201,8 +324,7 @@ def test_unlabelled_draws_are_plain_and_empty_splits_refused():
 
 
 def test_fewer_images_than_clusters():
-    from aeclust.cluster import kmeans
-    from aeclust.manifold import gmm
+    from aeclust.cluster import gmm, kmeans
 
     x = np.zeros((3, 4), np.float32)
     with pytest.raises(ValueError, match=r"kmeans.k: 5 clusters for 3 images \(allowed: 2..3\)"):

@@ -46,7 +46,7 @@ else:
             f"{LOGS}/import_images.log",
         conda:
             "../envs/aeclust.yaml"
-        threads: 1
+        threads: 2
         resources:
             mem_mb=4000,
             runtime=30,
@@ -63,6 +63,7 @@ else:
                     "image_size",
                     "channels",
                     "skip_unreadable",
+                    "max_pixels",
                 )
             },
         script:

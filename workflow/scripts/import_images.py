@@ -6,10 +6,10 @@ smk = snakemake  # noqa: F821
 log = script_setup(smk)
 
 import numpy as np
-from aeclust.images import read_source
+from aeclust.images import read_source, shown
 from aeclust.io import save_npz
 
-data = read_source(smk.params.source, smk.params.name)
+data = read_source(smk.params.source, smk.params.name, threads=smk.threads)
 for path, reason in data.skipped:
     log.warning("skipped unreadable file %s: %s", path, reason)
 shape = "x".join(map(str, data.images.shape[1:]))
@@ -22,7 +22,7 @@ log.info(
     "imported %d images (%s, uint8) from %s; %d unreadable files skipped; classes: %s",
     len(data.images),
     shape,
-    smk.params.source["path"],
+    shown(smk.params.source["path"]),
     len(data.skipped),
     counts,
 )

@@ -3,16 +3,26 @@ form the rest of the workflow reads (uint8 pixels, one class id per image, prove
 
 Folder: PNG, JPEG, TIFF and BMP files found recursively (read with Pillow); labels from
 class sub-folders (``cats/001.png`` is a cat), from a CSV with columns ``file,label``
-(paths relative to the folder), or none. Array: an ``.npy`` or ``.npz`` of shape
-``[N, H, W]`` or ``[N, H, W, C]`` (C = 1, 3 or 4; alpha dropped), labels from the npz
-key ``labels`` or a second ``.npy``; an npz may also hold ``split`` (``train`` / ``test``
-per image), which then replaces the held-out draw.
+(paths relative to the folder; UTF-8, with or without a byte-order mark), or none.
+Array: an ``.npy`` or ``.npz`` of shape ``[N, H, W]`` or ``[N, H, W, C]`` (C = 1, 3 or 4;
+alpha dropped), labels from the npz key ``labels`` or a second ``.npy``; an npz may also
+hold ``split`` (``train`` / ``test`` per image), which then replaces the held-out draw.
 
 Every image is converted to ``image_size`` ([height, width]; default: the data's own,
 which must then be one size) and ``channels`` (1 grey, 3 RGB; default: 3 when any
 image has colour, else 1), stored as uint8 in [0, 255] (the networks see value / 255).
 Grey images are ``[N, H, W]`` (as MNIST), colour ones ``[N, 3, H, W]`` (channels first,
 as the networks take them).
+
+Memory: the result is one uint8 array, allocated once and filled image by image, so an
+import needs about its own size plus one decoded image per thread, whatever the number
+and size of the files: a folder of photos imported at 32x32 does not hold the photos.
+A file above ``max_pixels`` is refused before it is decoded. An ``.npy`` is read through
+a memory map; an ``.npz`` cannot be mapped (its members are zip entries, usually
+compressed), so its images are read into memory once.
+
+File names that are not UTF-8 (a Linux name may hold any bytes) are kept, their
+undecodable bytes written as ``\\xNN`` (:func:`shown`), so every output can hold them.
 
 Every problem raises :class:`ImageDataError` with one line naming the file or setting.
 """
@@ -22,7 +32,9 @@ from __future__ import annotations
 import csv
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +42,17 @@ import numpy as np
 from .discover import SUFFIXES, discover
 
 UNLABELLED = -1  # the label of every image of unlabelled data
+DEFAULT_MAX_PIXELS = 50_000_000  # per image file; a 50-megapixel RGB image decodes to 150 MB
+# A JPEG to be shrunk is decoded at 1/2, 1/4 or 1/8 of its size (libjpeg's scaling inside
+# the inverse DCT, Pillow's Image.draft) but never below DRAFT_GAP times the target size;
+# the usual antialiased bilinear resize then takes it to the target. A 4000x3000 photo at
+# 32x32 thus decodes at 500x375 (1/64 of the memory and ~1/10 of the time). Against a full
+# decode and the same resize, over ten test JPEGs (photographs from scikit-image, 300 to
+# 4233 pixels a side, and generated 4000x3000 images) at 32x32, 64x48 and 100x100: a gap
+# of 3 differs by 0.06-0.22 grey levels on average and 8 at most (of 255), a gap of 2 by
+# 0.28-0.61 and 14 at most; so 3. A JPEG that would not shrink by 2 or more is decoded fully.
+DRAFT_GAP = 3
+_CHUNK = 1 << 22  # elements converted at a time where a float64 intermediate is needed
 
 
 class ImageDataError(ValueError):
@@ -67,6 +90,12 @@ def _setting(name: str, key: str) -> str:
     return f"datasets/{name}/{key}"
 
 
+def shown(name: str | os.PathLike) -> str:
+    """A file name as text any UTF-8 file can hold: bytes of the name that are not UTF-8
+    (Python carries them as lone surrogates) become ``\\xNN``; other names are unchanged."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 def parse_size(image_size, name: str = "images") -> tuple[int, int] | None:
     """``image_size`` as (height, width): an int is a square, a pair is [height, width]."""
     if image_size is None:
@@ -77,6 +106,11 @@ def parse_size(image_size, name: str = "images") -> tuple[int, int] | None:
             f"{_setting(name, 'image_size')}: {image_size!r} (expected a side >= 4 or [height, width])"
         )
     return int(size[0]), int(size[1])
+
+
+def _check_channels(channels, name: str) -> None:
+    if channels not in (None, 1, 3):
+        raise ImageDataError(f"{_setting(name, 'channels')}: {channels} (expected 1 grey or 3 RGB)")
 
 
 # ---- reading files --------------------------------------------------------------------
@@ -92,55 +126,113 @@ def image_files(folder: Path) -> list[Path]:
     return found.paths
 
 
-def _open(path: Path) -> np.ndarray:
-    """Decode one file fully: uint8 [H, W] (grey) or [H, W, 3] (colour). Raises OSError or ValueError."""
-    from PIL import Image
+def _scaled_to_uint8(a: np.ndarray, hi: float) -> np.ndarray:
+    """``round(a / hi * 255)`` clipped to [0, 255] as uint8, computed in float64 a block of
+    rows at a time (the result of one whole-array float64 expression, without its copy)."""
+    out = np.empty(a.shape, dtype=np.uint8)
+    rows = max(1, _CHUNK // max(1, a[0].size)) if a.ndim > 1 else _CHUNK
+    for start in range(0, len(a), rows):
+        block = np.asarray(a[start : start + rows], dtype=np.float64)
+        out[start : start + rows] = np.clip(np.round(block / hi * 255), 0, 255)
+    return out
 
-    with Image.open(path) as im:
-        im.load()  # decodes everything: a truncated file fails here, not later
-        mode = im.mode
-        if mode in ("1", "L", "LA"):
-            return np.asarray(im.convert("L"), dtype=np.uint8)
-        if mode.startswith("I;16"):
-            return (np.asarray(im, dtype=np.uint32) // 257).astype(np.uint8)
-        if mode in ("I", "F"):
-            a = np.asarray(im, dtype=np.float64)
-            hi = 65535.0 if a.max() > 255 else 255.0
-            return np.clip(np.round(a / hi * 255), 0, 255).astype(np.uint8)
-        rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+def _pixels(im) -> np.ndarray:
+    """A loaded Pillow image as uint8 [H, W] (grey) or [H, W, 3] (colour)."""
+    mode = im.mode
+    if mode in ("1", "L", "LA"):
+        return np.asarray(im if mode == "L" else im.convert("L"), dtype=np.uint8)
+    if mode.startswith("I;16"):
+        return (np.asarray(im, dtype=np.uint32) // 257).astype(np.uint8)
+    if mode in ("I", "F"):
+        a = np.asarray(im)
+        return _scaled_to_uint8(a, 65535.0 if a.max() > 255 else 255.0)
+    rgb = np.asarray(im if mode == "RGB" else im.convert("RGB"), dtype=np.uint8)
     if mode == "P" and (rgb == rgb[..., :1]).all():  # a palette of greys
         return np.ascontiguousarray(rgb[..., 0])
     return rgb
 
 
-def _read_labels_csv(csv_path: Path, folder: Path, files: list[Path], name: str) -> dict[str, str]:
-    """File (relative to ``folder``) -> label; every image must have one, every row name an image."""
-    if not csv_path.is_file():
-        raise ImageDataError(f"{csv_path}: labels CSV not found ({_setting(name, 'labels_csv')})")
-    with open(csv_path, newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["file", "label"]:
-        raise ImageDataError(f"{csv_path}: first line must be the header 'file,label'")
-    labels: dict[str, str] = {}
-    for line, row in enumerate(rows[1:], start=2):
-        if not row or not "".join(row).strip():
-            continue
-        if len(row) < 2 or not row[1].strip():
-            raise ImageDataError(f"{csv_path}: line {line}: expected 'file,label', got {','.join(row)!r}")
-        key = Path(row[0].strip()).as_posix()
-        if key in labels:
-            raise ImageDataError(f"{csv_path}: line {line}: {key} is labelled twice")
-        labels[key] = row[1].strip()
-    present = {p.relative_to(folder).as_posix() for p in files}
-    missing = sorted(set(labels) - present)
-    if missing:
-        raise ImageDataError(
-            f"{csv_path}: names {len(missing)} files that are not image files in {folder} (first: {missing[0]})"
-        )
-    unlabelled = sorted(present - set(labels))
-    if unlabelled:
-        raise ImageDataError(f"{csv_path}: {len(unlabelled)} images of {folder} have no label (first: {unlabelled[0]})")
-    return labels
+@dataclass(frozen=True)
+class _Refused:
+    """Why one file gave no image: ``too_large`` files stop the import, unreadable ones may be skipped."""
+
+    reason: str
+    too_large: bool = False
+
+
+def _decode(path: Path, size: tuple[int, int] | None, channels: int | None, max_pixels: int):
+    """One file -> its image at ``size`` (its own when None) in ``channels`` (as decoded,
+    [H, W] grey or [H, W, 3] colour, when None), or a :class:`_Refused`. Runs in a worker thread:
+    Pillow and NumPy release the GIL while they decode, resize and convert."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > max_pixels:
+                return _Refused(f"{w}x{h} pixels ({w * h / 1e6:.1f} megapixels)", too_large=True)
+            box = None
+            if size is not None and im.format == "JPEG":
+                want = (size[1] * DRAFT_GAP, size[0] * DRAFT_GAP)
+                if min(w // want[0], h // want[1]) >= 2:  # libjpeg scales by 1/2, 1/4 or 1/8
+                    _, box = im.draft(None, want)
+            im.load()  # decodes everything: a truncated file fails here, not later
+            pixels = _pixels(im)
+    except Image.DecompressionBombError:  # Pillow's own check, at twice max_pixels (read_folder sets it)
+        return _Refused(f"more than {2 * max_pixels:,} pixels (Pillow's decompression-bomb check)", too_large=True)
+    except Exception as exc:  # Pillow raises OSError, ValueError, SyntaxError...
+        return _Refused(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    if channels is None:
+        return pixels if size is None else _resize(pixels, size, box)
+    return _convert(pixels, size or pixels.shape[:2], channels, box)
+
+
+class _Rows:
+    """The one output array, filled image by image. With ``channels`` unknown it is held as
+    colour [N, 3, H, W] (grey images in plane 0) until :meth:`result` knows whether any image
+    had colour."""
+
+    def __init__(self, n: int, size: tuple[int, int] | None, channels: int | None):
+        self.n, self.size, self.channels = n, size, channels
+        self.out: np.ndarray | None = None
+        self.colour = np.zeros(n, dtype=bool)
+        self.count = 0
+
+    def hw(self, image: np.ndarray) -> tuple[int, int]:
+        """Height and width of an image as :func:`_decode` gives it."""
+        return tuple(image.shape[1:] if self.channels == 3 else image.shape[:2])
+
+    def add(self, image: np.ndarray) -> bool:
+        """Write the next image; False (nothing written) when its size differs from the first's."""
+        if self.out is None:
+            self.size = self.size or self.hw(image)
+            shape = (self.n, *self.size) if self.channels == 1 else (self.n, 3, *self.size)
+            self.out = np.empty(shape, dtype=np.uint8)
+        if self.hw(image) != tuple(self.size):
+            return False
+        k = self.count
+        if self.channels is not None:
+            self.out[k] = image
+        else:
+            self.colour[k] = image.ndim == 3
+            if image.ndim == 3:
+                self.out[k] = np.moveaxis(image, 2, 0)
+            else:
+                self.out[k, 0] = image
+        self.count += 1
+        return True
+
+    def result(self) -> np.ndarray:
+        out, k = self.out[: self.count], self.count
+        if self.channels is not None:
+            return out
+        colour = self.colour[:k]
+        if colour.any():  # grey images repeated into the three planes, as _convert does
+            for i in np.flatnonzero(~colour):
+                out[i, 1:] = out[i, :1]
+            return out
+        return np.ascontiguousarray(out[:, 0])
 
 
 def read_folder(
@@ -151,55 +243,137 @@ def read_folder(
     channels: int | None = None,
     skip_unreadable: bool = False,
     name: str = "images",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    threads: int = 1,
 ) -> ImageData:
     """Read every image file under ``folder`` (see the module docstring).
 
     ``labels``: ``folders`` (the first sub-folder names the class), ``csv`` (``labels_csv``)
     or ``none``. ``skip_unreadable``: leave out files Pillow cannot decode (listed in
-    :attr:`ImageData.skipped`) instead of failing on the first.
+    :attr:`ImageData.skipped`) instead of failing on the first. ``max_pixels``: refuse a file
+    with more pixels (width x height) than this. ``threads``: files decoded at once.
     """
+    from PIL import Image
+
     folder = Path(folder)
     if not folder.is_dir():
-        raise ImageDataError(f"{folder}: no such folder ({_setting(name, 'path')})")
+        raise ImageDataError(f"{shown(folder)}: no such folder ({_setting(name, 'path')})")
     if labels not in ("folders", "csv", "none"):
         raise ImageDataError(f"{_setting(name, 'labels')}: {labels!r} (expected folders, csv or none for a folder)")
+    size = parse_size(image_size, name)
+    _check_channels(channels, name)
+    if not isinstance(max_pixels, int) or isinstance(max_pixels, bool) or max_pixels < 1:
+        raise ImageDataError(f"{_setting(name, 'max_pixels')}: {max_pixels!r} (expected a whole number >= 1)")
     files = image_files(folder)
     if not files:
-        raise ImageDataError(f"{folder}: no image files ({', '.join(s[1:] for s in SUFFIXES)}) in it or below it")
+        raise ImageDataError(
+            f"{shown(folder)}: no image files ({', '.join(s[1:] for s in SUFFIXES)}) in it or below it"
+        )
+    rels = [shown(p.relative_to(folder).as_posix()) for p in files]
+    _refuse_clashes(folder, files, rels)
     by_file: dict[str, str] = {}
     if labels == "csv":
         if labels_csv is None:
             raise ImageDataError(f"{_setting(name, 'labels_csv')}: required with labels: csv")
-        by_file = _read_labels_csv(Path(labels_csv), folder, files, name)
+        by_file = _read_labels_csv(Path(labels_csv), folder, rels, name)
     elif labels == "folders":
         flat = [p for p in files if len(p.relative_to(folder).parts) < 2]
         if flat:
             raise ImageDataError(
-                f"{flat[0]}: not in a class sub-folder ({_setting(name, 'labels')}: folders needs "
-                f"{folder}/<class>/<image>; {len(flat)} such files)"
+                f"{shown(flat[0])}: not in a class sub-folder ({_setting(name, 'labels')}: folders needs "
+                f"{shown(folder)}/<class>/<image>; {len(flat)} such files)"
             )
-        by_file = {p.relative_to(folder).as_posix(): p.relative_to(folder).parts[0] for p in files}
-    pixels, source, skipped = [], [], []
-    for path in files:
-        rel = path.relative_to(folder).as_posix()
-        try:
-            pixels.append(_open(path))
-        except Exception as exc:  # Pillow raises OSError, ValueError, SyntaxError, DecompressionBombError...
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if not skip_unreadable:
+        by_file = {rel: rel.split("/")[0] for rel in rels}
+    rows, source, skipped = _Rows(len(files), size, channels), [], []
+    decode = partial(_decode, size=size, channels=channels, max_pixels=max_pixels)
+    bomb_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow's decompression-bomb check then never refuses first
+    pool = ThreadPoolExecutor(max(1, int(threads)), thread_name_prefix="decode")
+    try:
+        for path, rel, got in zip(files, rels, pool.map(decode, files), strict=True):
+            if isinstance(got, _Refused):
+                if got.too_large:
+                    raise ImageDataError(
+                        f"{shown(path)}: {got.reason}, above {_setting(name, 'max_pixels')} = {max_pixels:,}; "
+                        f"shrink the image or raise the setting"
+                    )
+                if not skip_unreadable:
+                    raise ImageDataError(
+                        f"{shown(path)}: not a readable image ({got.reason}); "
+                        f"{_setting(name, 'skip_unreadable')}: true skips such files"
+                    )
+                skipped.append((rel, got.reason))
+                continue
+            if not rows.add(got):
+                first, other = rows.size, rows.hw(got)
                 raise ImageDataError(
-                    f"{path}: not a readable image ({reason}); "
-                    f"{_setting(name, 'skip_unreadable')}: true skips such files"
-                ) from None
-            skipped.append((rel, reason))
-            continue
-        source.append(rel)
-    if not pixels:
+                    f"{shown(folder)}: images of different sizes ({source[0]} is {first[0]}x{first[1]}, "
+                    f"{rel} is {other[0]}x{other[1]}, height x width); set {_setting(name, 'image_size')}"
+                )
+            source.append(rel)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        Image.MAX_IMAGE_PIXELS = bomb_limit
+    if not source:
         raise ImageDataError(
-            f"{folder}: none of its {len(files)} image files could be read (first: {skipped[0][0]}: {skipped[0][1]})"
+            f"{shown(folder)}: none of its {len(files)} image files could be read "
+            f"(first: {skipped[0][0]}: {skipped[0][1]})"
         )
     names = [by_file[s] for s in source] if labels != "none" else None
-    return _assemble(pixels, names, source, image_size, channels, name, where=str(folder), skipped=skipped)
+    return _finish(rows.result(), names, source, name, where=shown(folder), skipped=skipped)
+
+
+def _refuse_clashes(folder: Path, files: list[Path], rels: list[str]) -> None:
+    """Two files whose names read the same once undecodable bytes are written as \\xNN."""
+    if len(set(rels)) == len(rels):
+        return
+    seen: dict[str, Path] = {}
+    for path, rel in zip(files, rels, strict=True):
+        if rel in seen:
+            raise ImageDataError(
+                f"{shown(folder)}: {os.fsencode(seen[rel].relative_to(folder))!r} and "
+                f"{os.fsencode(path.relative_to(folder))!r} both read as {rel} (names are kept as UTF-8 text, "
+                f"other bytes as \\xNN); rename one"
+            )
+        seen[rel] = path
+
+
+def _read_labels_csv(csv_path: Path, folder: Path, present: list[str], name: str) -> dict[str, str]:
+    """File (relative to ``folder``) -> label; every image must have one, every row name an image."""
+    if not csv_path.is_file():
+        raise ImageDataError(f"{shown(csv_path)}: labels CSV not found ({_setting(name, 'labels_csv')})")
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except UnicodeDecodeError as exc:
+        raise ImageDataError(
+            f"{shown(csv_path)}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            f"save the labels CSV as UTF-8"
+        ) from None
+    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["file", "label"]:
+        raise ImageDataError(f"{shown(csv_path)}: first line must be the header 'file,label'")
+    labels: dict[str, str] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) < 2 or not row[1].strip():
+            raise ImageDataError(f"{shown(csv_path)}: line {line}: expected 'file,label', got {','.join(row)!r}")
+        key = Path(row[0].strip()).as_posix()
+        if key in labels:
+            raise ImageDataError(f"{shown(csv_path)}: line {line}: {key} is labelled twice")
+        labels[key] = row[1].strip()
+    missing = sorted(set(labels) - set(present))
+    if missing:
+        raise ImageDataError(
+            f"{shown(csv_path)}: names {len(missing)} files that are not image files in {shown(folder)} "
+            f"(first: {missing[0]})"
+        )
+    unlabelled = sorted(set(present) - set(labels))
+    if unlabelled:
+        raise ImageDataError(
+            f"{shown(csv_path)}: {len(unlabelled)} images of {shown(folder)} have no label (first: {unlabelled[0]})"
+        )
+    return labels
 
 
 def _class_ids(names, where: str, name: str) -> tuple[np.ndarray, list[str]]:
@@ -216,55 +390,31 @@ def _class_ids(names, where: str, name: str) -> tuple[np.ndarray, list[str]]:
     return np.array([index[c] for c in names], dtype=np.int64), [str(c) for c in classes]
 
 
-def _assemble(
-    pixels: list[np.ndarray],
-    names,
-    source: list[str],
-    image_size,
-    channels,
-    name: str,
-    where: str,
-    skipped=(),
-    split=None,
-) -> ImageData:
-    """Resize and convert decoded images ([H, W] or [H, W, 3] uint8) into an :class:`ImageData`."""
-    size = parse_size(image_size, name)
-    if size is None:
-        shapes = {p.shape[:2] for p in pixels}
-        if len(shapes) > 1:
-            (a, sa), (b, sb) = _two_sizes(pixels, source)
-            raise ImageDataError(
-                f"{where}: images of different sizes ({a} is {sa[0]}x{sa[1]}, {b} is {sb[0]}x{sb[1]}, "
-                f"height x width); set {_setting(name, 'image_size')}"
-            )
-        size = shapes.pop()
-    if channels is None:
-        channels = 3 if any(p.ndim == 3 for p in pixels) else 1
-    if channels not in (1, 3):
-        raise ImageDataError(f"{_setting(name, 'channels')}: {channels} (expected 1 grey or 3 RGB)")
-    out = np.empty((len(pixels), *((3,) if channels == 3 else ()), *size), dtype=np.uint8)
-    for i, p in enumerate(pixels):
-        out[i] = _convert(p, size, channels)
+def _finish(images: np.ndarray, names, source: list[str], name: str, where: str, skipped=(), split=None) -> ImageData:
+    """The converted images with their class ids (from ``names``, one per image, or none)."""
     if names is None:
-        labels, label_names = np.full(len(pixels), UNLABELLED, dtype=np.int64), []
+        labels, label_names = np.full(len(images), UNLABELLED, dtype=np.int64), []
     else:
         labels, label_names = _class_ids(names, where, name)
-    return ImageData(out, labels, label_names, list(source), split, list(skipped))
+    return ImageData(images, labels, label_names, list(source), split, list(skipped))
 
 
-def _two_sizes(pixels, source):
-    first = pixels[0].shape[:2]
-    other = next(i for i, p in enumerate(pixels) if p.shape[:2] != first)
-    return (source[0], first), (source[other], pixels[other].shape[:2])
+def _resize(p: np.ndarray, size: tuple[int, int], box=None) -> np.ndarray:
+    """One uint8 image [H, W] or [H, W, C] to ``size`` (antialiased bilinear); ``box``: the
+    region of ``p`` to use, in its pixels (a JPEG decoded at a reduced scale)."""
+    from PIL import Image
+
+    if p.shape[:2] == size and box is None:
+        return p
+    im = Image.fromarray(p)
+    return np.asarray(im.resize((size[1], size[0]), Image.Resampling.BILINEAR, box=box), dtype=np.uint8)
 
 
-def _convert(p: np.ndarray, size: tuple[int, int], channels: int) -> np.ndarray:
+def _convert(p: np.ndarray, size: tuple[int, int], channels: int, box=None) -> np.ndarray:
     """One uint8 image to ``size`` and ``channels``: [H, W] or [3, H, W]."""
     from PIL import Image
 
-    if p.shape[:2] != size:
-        im = Image.fromarray(p)
-        p = np.asarray(im.resize((size[1], size[0]), Image.Resampling.BILINEAR), dtype=np.uint8)
+    p = _resize(p, size, box)
     if channels == 1:
         if p.ndim == 3:  # ITU-R 601-2 luma, as Pillow's convert("L")
             p = np.asarray(Image.fromarray(p).convert("L"), dtype=np.uint8)
@@ -277,44 +427,77 @@ def _convert(p: np.ndarray, size: tuple[int, int], channels: int) -> np.ndarray:
 # ---- arrays ---------------------------------------------------------------------------
 
 
-def _to_uint8(a: np.ndarray, path: Path) -> np.ndarray:
+def _to_uint8(a: np.ndarray) -> np.ndarray:
     """Pixel values scaled to [0, 255] uint8: uint8 as is, other integers by their type's
-    range, booleans 0/1, floats in [0, 1] as they are and other floats by their min..max."""
+    range, booleans 0/1, floats in [0, 1] as they are and other floats by their min..max.
+    Computed a block of images at a time, so a float64 intermediate never spans the array."""
     if a.dtype == np.uint8:
         return a
     if a.dtype == np.bool_:
-        return a.astype(np.uint8) * 255
+        return a.view(np.uint8) * np.uint8(255)
     if np.issubdtype(a.dtype, np.integer):
         info = np.iinfo(a.dtype)
         lo = 0 if a.min() >= 0 else info.min
-        return np.round((a.astype(np.float64) - lo) / (info.max - lo) * 255).astype(np.uint8)
-    lo, hi = float(a.min()), float(a.max())
-    if lo >= 0 and hi <= 1:
-        scaled = a
-    elif hi > lo:
-        scaled = (a - lo) / (hi - lo)
+
+        def block(b):
+            return np.round((b.astype(np.float64) - lo) / (info.max - lo) * 255)
+
     else:
-        scaled = np.zeros_like(a)
-    return np.round(np.asarray(scaled, dtype=np.float64) * 255).astype(np.uint8)
+        lo, hi = float(a.min()), float(a.max())
+
+        def block(b):
+            if lo >= 0 and hi <= 1:
+                scaled = b
+            elif hi > lo:
+                scaled = (b - lo) / (hi - lo)
+            else:
+                scaled = np.zeros_like(b)
+            return np.round(np.asarray(scaled, dtype=np.float64) * 255)
+
+    out = np.empty(a.shape, dtype=np.uint8)
+    step = max(1, _CHUNK // max(1, a[0].size))
+    for start in range(0, len(a), step):
+        out[start : start + step] = block(a[start : start + step])
+    return out
+
+
+def _first_non_finite(a: np.ndarray) -> tuple[int, int] | None:
+    """(number of NaN or infinite values, index of the first image holding one), or None."""
+    step = max(1, _CHUNK // max(1, a[0].size))
+    count, first = 0, None
+    for start in range(0, len(a), step):
+        bad = ~np.isfinite(a[start : start + step])
+        n = int(bad.sum())
+        if n and first is None:
+            first = start + int(np.argwhere(bad)[0][0])
+        count += n
+    return None if first is None else (count, first)
 
 
 def _load_array(path: Path, key: str | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The images of an .npy (memory-mapped) or an .npz (read into memory), and from an npz
+    also its ``labels`` and ``split`` when it has them."""
     try:
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as f:
-                arrays = {k: f[k] for k in f.files}
-            key = key or ("images" if "images" in arrays else (f"{next(iter(arrays))}" if len(arrays) == 1 else None))
-            if key is None or key not in arrays:
-                raise ImageDataError(
-                    f"{path}: no array {key or 'images'!r} in it (holds {', '.join(sorted(arrays)) or 'nothing'})"
-                )
-            return arrays[key], arrays
-        return np.load(path, allow_pickle=False), {}
+                keys = list(f.files)
+                key = key or ("images" if "images" in keys else (keys[0] if len(keys) == 1 else None))
+                if key is None or key not in keys:
+                    raise ImageDataError(
+                        f"{shown(path)}: no array {key or 'images'!r} in it (holds {', '.join(sorted(keys)) or 'nothing'})"
+                    )
+                others = {k: f[k] for k in ("labels", "split") if k in keys and k != key}
+                return f[key], others
+        try:
+            return np.load(path, mmap_mode="r", allow_pickle=False), {}
+        except ValueError:  # an array of Python objects cannot be mapped: np.load says why
+            return np.load(path, allow_pickle=False), {}
     except ImageDataError:
         raise
     except Exception as exc:  # not an npy/npz, pickled objects, truncated
         raise ImageDataError(
-            f"{path}: not a readable .npy/.npz array ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+            f"{shown(path)}: not a readable .npy/.npz array "
+            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
         ) from None
 
 
@@ -332,28 +515,27 @@ def read_array(
     ``labels``: ``array`` (the npz key ``labels``, or ``labels_path``: an .npy, or an npz with ``labels``) or ``none``.
     """
     path = Path(path)
+    where = shown(path)
     if not path.is_file():
-        raise ImageDataError(f"{path}: no such file ({_setting(name, 'path')})")
+        raise ImageDataError(f"{where}: no such file ({_setting(name, 'path')})")
     if path.suffix not in (".npy", ".npz"):
-        raise ImageDataError(f"{path}: expected an .npy or .npz file ({_setting(name, 'path')})")
+        raise ImageDataError(f"{where}: expected an .npy or .npz file ({_setting(name, 'path')})")
+    size = parse_size(image_size, name)
+    _check_channels(channels, name)
     a, others = _load_array(path, key)
     if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
-        raise ImageDataError(f"{path}: images have dtype {a.dtype} (expected numbers: integers, floats or booleans)")
+        raise ImageDataError(f"{where}: images have dtype {a.dtype} (expected numbers: integers, floats or booleans)")
     if np.iscomplexobj(a):
-        raise ImageDataError(f"{path}: images have dtype {a.dtype} (expected real numbers)")
+        raise ImageDataError(f"{where}: images have dtype {a.dtype} (expected real numbers)")
     ok = a.ndim == 3 or (a.ndim == 4 and a.shape[3] in (1, 3, 4))
     if not ok or len(a) == 0 or min(a.shape[1:3]) < 1:
         raise ImageDataError(
-            f"{path}: images have shape {list(a.shape)} (expected [N, H, W] or [N, H, W, C] with C 1, 3 or 4)"
+            f"{where}: images have shape {list(a.shape)} (expected [N, H, W] or [N, H, W, C] with C 1, 3 or 4)"
         )
     if np.issubdtype(a.dtype, np.floating):
-        bad = ~np.isfinite(a)
-        if bad.any():
-            first = int(np.argwhere(bad)[0][0])
-            raise ImageDataError(f"{path}: {int(bad.sum())} NaN or infinite values (first in image {first})")
-    a = _to_uint8(a, path)
-    if a.ndim == 4:
-        a = a[..., 0] if a.shape[3] == 1 else a[..., :3]
+        bad = _first_non_finite(a)
+        if bad:
+            raise ImageDataError(f"{where}: {bad[0]} NaN or infinite values (first in image {bad[1]})")
     names = None
     if labels == "array":
         names = _array_labels(path, others, labels_path, len(a), name)
@@ -363,11 +545,21 @@ def read_array(
     if split is not None:
         split = np.asarray(split).astype(str)
         if len(split) != len(a) or not set(split.tolist()) <= {"train", "test"}:
-            raise ImageDataError(f"{path}: 'split' must give train or test for each of the {len(a)} images")
-    source = [f"{path.name}[{i}]" for i in range(len(a))]
+            raise ImageDataError(f"{where}: 'split' must give train or test for each of the {len(a)} images")
+    a = _to_uint8(a)  # the range of every plane, an alpha plane too, sets the scale
+    if a.ndim == 4:
+        a = a[..., 0] if a.shape[3] == 1 else a[..., :3]
     if channels is None:
         channels = 3 if a.ndim == 4 else 1
-    return _assemble(list(a), names, source, image_size, channels, name, where=str(path), split=split)
+    if size is None and channels == (3 if a.ndim == 4 else 1):
+        images = np.ascontiguousarray(a if a.ndim == 3 else np.moveaxis(a, 3, 1))
+    else:
+        size = size or a.shape[1:3]
+        images = np.empty((len(a), *((3,) if channels == 3 else ()), *size), dtype=np.uint8)
+        for i in range(len(a)):
+            images[i] = _convert(np.asarray(a[i]), size, channels)
+    source = [f"{path.name}[{i}]" for i in range(len(a))]
+    return _finish(images, names, source, name, where=where, split=split)
 
 
 def _array_labels(path: Path, others: dict, labels_path, n: int, name: str) -> list:
@@ -375,59 +567,38 @@ def _array_labels(path: Path, others: dict, labels_path, n: int, name: str) -> l
     if labels_path is not None:
         where = Path(labels_path)
         if not where.is_file():
-            raise ImageDataError(f"{where}: labels file not found ({_setting(name, 'labels_path')})")
-        lab, more = _load_array(where, "labels" if where.suffix == ".npz" else None)
+            raise ImageDataError(f"{shown(where)}: labels file not found ({_setting(name, 'labels_path')})")
+        lab, _ = _load_array(where, "labels" if where.suffix == ".npz" else None)
     elif "labels" in others:
         lab = others["labels"]
     else:
         raise ImageDataError(
-            f"{path}: no 'labels' array in it; give {_setting(name, 'labels_path')} or set labels: none"
+            f"{shown(path)}: no 'labels' array in it; give {_setting(name, 'labels_path')} or set labels: none"
         )
     lab = np.asarray(lab)
     if lab.ndim != 1 or len(lab) != n:
-        raise ImageDataError(f"{where}: labels have shape {list(lab.shape)} (expected [{n}], one per image)")
+        raise ImageDataError(f"{shown(where)}: labels have shape {list(lab.shape)} (expected [{n}], one per image)")
     if np.issubdtype(lab.dtype, np.floating):
         if not np.isfinite(lab).all() or not np.all(lab == np.round(lab)):
-            raise ImageDataError(f"{where}: labels must be integers or names (found non-integer or NaN values)")
+            raise ImageDataError(f"{shown(where)}: labels must be integers or names (found non-integer or NaN values)")
         lab = lab.astype(np.int64)
     return lab.tolist()
 
 
-def read_source(ds: dict, name: str) -> ImageData:
-    """The images a dataset entry of the config (``source: folder`` or ``array``) describes."""
+def read_source(ds: dict, name: str, threads: int = 1) -> ImageData:
+    """The images a dataset entry of the config (``source: folder`` or ``array``) describes;
+    ``threads``: files decoded at once."""
     common = dict(image_size=ds.get("image_size"), channels=ds.get("channels"), name=name)
     if ds["source"] == "folder":
         return read_folder(
-            ds["path"], ds["labels"], ds.get("labels_csv"), skip_unreadable=ds.get("skip_unreadable", False), **common
+            ds["path"],
+            ds["labels"],
+            ds.get("labels_csv"),
+            skip_unreadable=ds.get("skip_unreadable", False),
+            max_pixels=ds.get("max_pixels") or DEFAULT_MAX_PIXELS,
+            threads=threads,
+            **common,
         )
     if ds["source"] == "array":
         return read_array(ds["path"], ds["labels"], ds.get("labels_path"), **common)
     raise ImageDataError(f"{_setting(name, 'source')}: {ds['source']!r} (expected idx, folder or array)")
-
-
-# ---- from the normalised file to the subsets' pool -------------------------------------
-
-
-def holdout_split(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """``train`` / ``test`` per image: a seeded ``fraction`` of each class (of all images
-    when unlabelled) held out as ``test``, at least one per class when fraction > 0."""
-    split = np.full(len(labels), "train", dtype="<U5")
-    if fraction <= 0:
-        return split
-    rng = np.random.default_rng(seed)
-    for c in np.unique(labels):
-        members = np.flatnonzero(labels == c)
-        n = max(1, int(round(fraction * len(members))))
-        if n >= len(members):
-            raise ImageDataError(f"holdout: {fraction} of {len(members)} images of class {c} leaves none to train on")
-        split[rng.choice(members, size=n, replace=False)] = "test"
-    return split
-
-
-def as_pool(data: dict[str, np.ndarray], split: np.ndarray) -> tuple[dict[str, np.ndarray], int]:
-    """The normalised data reordered train part first, then test (the order make_subsets'
-    pools expect, as MNIST's train + test); returns (arrays, number of training images)."""
-    order = np.concatenate([np.flatnonzero(split == "train"), np.flatnonzero(split == "test")])
-    arrays = {k: data[k][order] for k in ("images", "labels", "source")}
-    arrays["split"] = split[order]
-    return arrays, int((split == "train").sum())
