@@ -235,3 +235,15 @@ def assert_same_numbers(results: Path, reference: Path) -> None:
 
     different = [str(n) for n in names if not same(n)]
     assert not different, f"differ from the reference run: {different}"
+
+
+def load_config(text: str = "", base: Path | None = TINY, user: dict | None = None, **kw) -> dict:
+    """aeclust.config.load_config in this process, on what `snakemake --configfile BASE OVERLAY`
+    hands over (``text``: the overlay's YAML); raises aeclust.config.ConfigError as the workflow
+    would show it. ``user``: the user's layer when it is not all of the files (own-image defaults)."""
+    import yaml
+    from aeclust import config
+
+    cfg = yaml.safe_load(base.read_text()) if base is not None else {}
+    config.merge(cfg, yaml.safe_load(text) or {})
+    return config.load_config(cfg, user, **kw)

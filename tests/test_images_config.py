@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
-from conftest import dry_run_jobs, overlay, snakemake
+from aeclust.config import ConfigError
+from conftest import dry_run_jobs, load_config, overlay, snakemake
 from imagegen import make_folder
 
 IMAGES = """
@@ -22,6 +24,18 @@ denoise: {{enabled: false}}
 
 def images_config(tmp_path, path, extra="", more=""):
     return overlay(tmp_path, IMAGES.format(path=path, extra=extra, more=more))
+
+
+def load_images_config(path, extra="", more="", **kw):
+    """The loader on config/tiny.yaml and the images overlay, in this process."""
+    return load_config(IMAGES.format(path=path, extra=extra, more=more), **kw)
+
+
+def config_error(path, extra="", more="", **kw) -> str:
+    with pytest.raises(ConfigError) as exc:
+        load_images_config(path, extra, more, **kw)
+    assert all(line.startswith("config error at ") for line in str(exc.value).splitlines())
+    return str(exc.value)
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +72,8 @@ CASES = [
 
 
 @pytest.mark.parametrize("path,extra,more,message", CASES, ids=[c[3][:40] for c in CASES])
-def test_bad_image_settings_fail_at_once(tmp_path, shapes, path, extra, more, message):
-    proc = snakemake(
-        tmp_path, "-n", configfile=images_config(tmp_path, path.format(root=shapes), extra, more), check=False
-    )
-    assert proc.returncode != 0
-    assert message in proc.stderr + proc.stdout
-    assert not (tmp_path / "results").exists()
+def test_bad_image_settings_fail_at_once(shapes, path, extra, more, message):
+    assert message in config_error(path.format(root=shapes), extra, more)
 
 
 def test_single_class_folder_fails_at_once(tmp_path):
@@ -72,10 +81,15 @@ def test_single_class_folder_fails_at_once(tmp_path):
     make_folder(root, per_class=2, corrupt=False)
     for cls in ("green", "blue"):
         shutil.rmtree(root / cls)
-    proc = snakemake(tmp_path, "-n", configfile=images_config(tmp_path, root), check=False)
-    assert proc.returncode != 0 and "has a single class sub-folder" in proc.stderr + proc.stdout
+    assert "has a single class sub-folder" in config_error(root)
 
 
+def test_labels_and_k_come_from_the_folder_at_parse_time(shapes):
+    got = load_images_config(shapes)
+    assert got["datasets"]["shapes"]["labels"] == "folders" and got["kmeans"]["k"] == 3
+
+
+@pytest.mark.e2e
 def test_labels_and_k_come_from_the_folder(tmp_path, shapes):
     """Class sub-folders: labelled, k = 3 classes; a flat folder: no labels, no label metrics."""
     jobs = dry_run_jobs(tmp_path, configfile=images_config(tmp_path, shapes))
@@ -104,6 +118,7 @@ def test_resolve_dataset_fills_labels_and_k(tmp_path, shapes):
     assert resolved({"source": "array", "path": str(tmp_path / "b.npz"), "labels": "auto"}, k=2) == ("none", 2)
 
 
+@pytest.mark.e2e
 def test_without_labels_the_dag_leaves_out_what_needs_them(tmp_path):
     flat = tmp_path / "flat"
     make_folder(flat, per_class=2, sub_folders=False)
@@ -117,6 +132,7 @@ def test_without_labels_the_dag_leaves_out_what_needs_them(tmp_path):
     assert jobs["import_images"] == 1 and jobs["cluster_kmeans"] == 10
 
 
+@pytest.mark.e2e
 def test_mnist_dag_gains_only_clusters_csv(tmp_path):
     jobs = dry_run_jobs(tmp_path)
     assert jobs["clusters_table"] == 1
@@ -216,6 +232,7 @@ def subset_sizes(results, seed=0):
     return out
 
 
+@pytest.mark.e2e
 def test_a_folder_config_without_subsets_clusters_every_image(tmp_path):
     """No `subsets:` and no `denoise:` in the user's files: the DAG has no de-noising, and the
     subsets drawn (a real run of make_subsets) hold every image, clustered and trained on."""
@@ -230,6 +247,7 @@ def test_a_folder_config_without_subsets_clusters_every_image(tmp_path):
     assert sizes["cluster"] == sizes["train"] == (12, ["train"], set(truth))
 
 
+@pytest.mark.e2e
 def test_a_folder_with_holdout_clusters_the_held_out_part(tmp_path):
     """holdout 0.25 and no `subsets:`: the held-out quarter is clustered, the networks train on
     the rest (disjoint, together every image); de-noising stays off unless asked for, and
@@ -247,6 +265,7 @@ def test_a_folder_with_holdout_clusters_the_held_out_part(tmp_path):
     assert jobs["train_denoiser"] == jobs["evaluate_denoiser"] == 2  # 2 rates x 2 seeds, one job per seed
 
 
+@pytest.mark.e2e
 def test_what_the_user_sets_on_the_command_line_wins(tmp_path):
     """--config is the user's layer too: 2 images per class clustered, the rest keep the defaults."""
     make_folder(tmp_path / "shapes", per_class=4, corrupt=False)
@@ -265,6 +284,7 @@ def test_what_the_user_sets_on_the_command_line_wins(tmp_path):
     assert sizes["cluster"][:2] == (6, ["train"]) and sizes["train"][0] == 12  # 2 of each class; training on all
 
 
+@pytest.mark.e2e
 def test_own_image_defaults_through_a_host_workflow(tmp_path):
     """As a module with `config:`, the host's config is the user's layer: its one subsets
     setting wins (2 images per class clustered), the rest take the own-images defaults."""
@@ -292,19 +312,18 @@ def test_an_array_without_a_split_has_no_test_split(tmp_path):
 
     np.save(tmp_path / "x.npy", np.zeros((12, 8, 8), dtype=np.uint8))
     text = (
-        "dataset: arr\ndatasets:\n  arr: {source: array, path: x.npy}\nkmeans: {k: 2}\n"
+        f"dataset: arr\ndatasets:\n  arr: {{source: array, path: {tmp_path / 'x.npy'}}}\nkmeans: {{k: 2}}\n"
         "subsets: {cluster: {split: test}}\n"
     )
-    proc = snakemake(
-        tmp_path, "-n", configfile=overlay(tmp_path, text, base=tiny_without_subsets(tmp_path)), check=False
-    )
-    assert proc.returncode != 0
+    with pytest.raises(ConfigError) as exc:
+        load_config(text, base=tiny_without_subsets(tmp_path))
     assert (
-        "subsets/cluster/split: test, but datasets/arr/holdout is 0 and x.npy holds no split array"
-        in proc.stderr + proc.stdout
+        "config error at subsets/cluster/split: test, but datasets/arr/holdout is 0 and x.npy holds no split array"
+        in str(exc.value)
     )
 
 
+@pytest.mark.e2e
 def test_the_readme_config_runs_as_written(tmp_path):
     """README "Your own images": its copy-paste config alone (no subsets, no denoise) plans
     the DAG on a folder of class sub-folders and clusters every image."""
@@ -333,3 +352,103 @@ def test_the_readme_config_runs_as_written(tmp_path):
     )
     sizes = subset_sizes(tmp_path / "results" / "pets" / "first-look")
     assert sizes["cluster"] == sizes["train"] == (12, ["train"], set(truth))
+
+
+# --- one file-discovery rule for parse time and import: empty folders, k, symbolic links ---
+
+
+def test_an_empty_folder_is_refused_naming_it(tmp_path):
+    """An empty folder (or one whose sub-folders hold no image) fails at parse time, saying so,
+    not asking for kmeans.k (its labels are none because it has no images)."""
+    empty = tmp_path / "empty"
+    (empty / "cats").mkdir(parents=True)
+    (empty / "notes.txt").write_text("no images here")
+    (empty / ".hidden.png").write_bytes(b"")
+    message = config_error(empty)
+    assert message == (
+        f"config error at datasets/shapes/path: {empty} holds no image files "
+        "(png, jpg, jpeg, tif, tiff, bmp) in it or below it"
+    )
+    assert "kmeans/k" not in config_error(empty, ", labels: none")
+    assert "holds no image files" in config_error(empty, more="kmeans: {k: 3}")
+
+
+def test_more_clusters_than_images_is_refused_naming_the_folder(shapes):
+    """shapes holds 12 readable images and a corrupt one: 13 image files, as the import lists them."""
+    assert config_error(shapes, more="kmeans: {k: 14}") == (
+        f"config error at kmeans/k: 14 clusters for the 13 images in {shapes} (allowed: 2..13)"
+    )
+    assert load_images_config(shapes, more="kmeans: {k: 13}")["kmeans"]["k"] == 13
+
+
+@pytest.fixture
+def linked(tmp_path):
+    """A folder of two classes whose third class is a link to a folder outside it, plus a link
+    inside (to one of its own images), a link to an image outside and a dangling link."""
+    outside = tmp_path / "outside"
+    make_folder(outside, per_class=2, corrupt=False)
+    root = tmp_path / "linked"
+    make_folder(root, per_class=2, corrupt=False)
+    shutil.rmtree(root / "blue")
+    os.symlink(outside / "blue", root / "blue")  # a whole class from outside: skipped
+    os.symlink(outside / "red" / "000.png", root / "red" / "far.png")  # outside: skipped
+    os.symlink(root / "red" / "001.png", root / "red" / "near.png")  # inside: followed
+    os.symlink(root / "green", root / "red" / "greens")  # a folder inside: followed
+    os.symlink(root / "red", root / "red" / "loop")  # its own folder: skipped (it would never end)
+    os.symlink(root / "gone.png", root / "green" / "dangling.png")  # nowhere: skipped
+    return root
+
+
+def test_symbolic_links_follow_one_rule(linked):
+    from aeclust.discover import discover
+
+    found = discover(linked)
+    assert [f.as_posix() for f in found.files] == [
+        "green/000.png",
+        "green/001.png",
+        "red/000.png",
+        "red/001.png",
+        "red/greens/000.png",
+        "red/greens/001.png",
+        "red/near.png",
+    ]
+    assert [f.as_posix() for f in found.skipped_links] == [
+        "blue",
+        "green/dangling.png",
+        "red/far.png",
+        "red/greens/dangling.png",  # the same link, seen through the followed folder link
+        "red/loop",
+    ]
+    assert found.classes == ["green", "red"]
+    assert "5 symbolic links skipped" in found.skipped_note()
+
+
+def test_parse_time_and_import_see_the_same_images(linked, caplog):
+    """The class count at parse time is the import's: the same files, the same classes; the
+    skipped links are reported by both."""
+    import logging
+
+    from aeclust.discover import discover
+    from aeclust.images import image_files, read_folder
+
+    notes = []
+    got = load_images_config(linked, note=notes.append)
+    assert got["kmeans"]["k"] == 2 and got["datasets"]["shapes"]["labels"] == "folders"
+    assert len(notes) == 1 and "5 symbolic links skipped" in notes[0] and str(linked) in notes[0]
+    with caplog.at_level(logging.WARNING, logger="aeclust"):
+        data = read_folder(linked, labels="folders")
+    assert "5 symbolic links skipped" in caplog.text
+    assert image_files(linked) == discover(linked).paths
+    assert data.label_names == discover(linked).classes and len(data.source) == len(discover(linked).files) == 7
+    assert config_error(linked, more="kmeans: {k: 8}").startswith(
+        "config error at kmeans/k: 8 clusters for the 7 images"
+    )
+
+
+@pytest.mark.e2e
+def test_snakemake_refuses_an_empty_folder_before_any_job(tmp_path):
+    (tmp_path / "empty").mkdir()
+    proc = snakemake(tmp_path, "-n", configfile=images_config(tmp_path, tmp_path / "empty"), check=False)
+    assert proc.returncode != 0
+    assert f"config error at datasets/shapes/path: {tmp_path / 'empty'} holds no image files" in proc.stderr
+    assert "kmeans/k" not in proc.stderr and not (tmp_path / "results").exists()

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from aeclust.config import deskews
+from aeclust.params import deskews
 from aeclust.preprocess import deskew
 
 

@@ -24,7 +24,7 @@ from aeclust.selflabel import (
     knn_agreement,
     self_label,
 )
-from conftest import REPO, dry_run_jobs, overlay, snakemake
+from conftest import REPO, dry_run_jobs
 
 OFF = AugmentConfig(rotation=0, shift=0, scale=0)
 
@@ -383,19 +383,18 @@ def test_tiny_dag_has_the_stage(tmp_path):
     assert jobs["align_clusters"] == 14 and jobs["plot_confusion"] == 7
 
 
-@pytest.mark.e2e
-def test_selflabel_source_must_be_a_clustering(tmp_path):
-    proc = snakemake(tmp_path, "-n", configfile=overlay(tmp_path, "selflabel: {from: [gmm/ae_e7_umap]}"), check=False)
-    assert proc.returncode != 0
-    assert (
-        "config error: selflabel/from: gmm/ae_e7_umap is not a clustering of this config" in proc.stderr + proc.stdout
-    )
+def test_selflabel_source_must_be_a_clustering():
+    from aeclust.config import ConfigError
+    from conftest import load_config
+
+    with pytest.raises(ConfigError, match="config error at selflabel/from: gmm/ae_e7_umap is not a clustering of"):
+        load_config("selflabel: {from: [gmm/ae_e7_umap]}")
 
 
 def test_fashion_gets_its_flips():
     """datasets.fashion-mnist.augment (hflip) is merged over selflabel.augment; MNIST keeps none."""
     import yaml
-    from aeclust.config import selflabel_settings
+    from aeclust.params import selflabel_settings
 
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     mnist = selflabel_settings(cfg)

@@ -8,7 +8,6 @@ import re
 import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
-from snakemake.utils import update_config, validate
 
 # Where the library's files are. Not workflow.source_path: for a local file, Snakemake 9
 # returns a copy in a per-invocation runtime cache (a new temporary folder each run), so
@@ -30,7 +29,8 @@ def _library_module(name):
     return lib_module
 
 
-_CONFIG = _library_module("config")
+_CONFIG = _library_module("config")  # the loader: config/config.yaml, schema, checks
+_PARAMS = _library_module("params")  # rule params built from the loaded config
 _SCHEMA = "../schemas/config.schema.yaml"
 _DEFAULTS = "../../config/config.yaml"
 
@@ -48,53 +48,29 @@ def _user_layer(cfg):
         return copy.deepcopy(cfg)
 
 
-def _validate_config(cfg):
-    """The defaults under the run's settings, then numbers typed on the command line, then
-    the schema (with defaults), then a user's own images' defaults for what the user did not
-    set, then the checks that need more than one key. Errors are one line naming the key.
-
-    The defaults are config/config.yaml: a direct run has them already (the configfile: of
-    workflow/Snakefile), but a host workflow's `module ... config:` replaces that file, so
-    they are laid under whatever config arrives. Every mapping ends in that file's key
-    order: Snakemake compares dict params in order, and the order would otherwise follow
-    how the user's files were written and layered (a reordered file would rerun jobs).
-    """
-    user = _user_layer(cfg)
+def _load_config(cfg):
+    """``config`` replaced by aeclust.config.load_config's resolved and checked settings
+    (defaults, typed command-line values, schema, own-image defaults, cross-key checks);
+    a problem stops the run before any job, one line per problem naming the key."""
     with open(workflow.source_path(_DEFAULTS)) as f:
         defaults = yaml.safe_load(f)
-    merged = copy.deepcopy(defaults)
-    update_config(merged, cfg)
-    cfg.update(merged)
     with open(workflow.source_path(_SCHEMA)) as f:
-        cfg.update(_CONFIG.coerce_strings(dict(cfg), yaml.safe_load(f)))
+        schema = yaml.safe_load(f)
     try:
-        validate(cfg, _SCHEMA)
-    except WorkflowError as exc:
-        cause = exc.__cause__ or exc.__context__
-        msg = getattr(cause, "message", None) or str(exc).strip().splitlines()[-1]
-        where = _CONFIG.key_path(getattr(cause, "absolute_path", []))
-        raise WorkflowError(f"config error at {where}: {msg}") from None
-    # a user's own images: every image clustered, no de-noising, unless set (README "Your own images")
-    for key, value in _CONFIG.own_image_defaults(cfg, user).items():
-        _CONFIG.set_path(cfg, key, value)
-    _CONFIG.resolve_dataset(cfg)  # labels: auto and kmeans.k: null made explicit
-    errors = list(_CONFIG.semantic_errors(cfg))
-    if errors:
-        raise WorkflowError("config error: " + "; ".join(errors))
-    ordered = _ordered_like(dict(cfg), defaults)
+        resolved = _CONFIG.load_config(
+            cfg,
+            _user_layer(cfg),
+            defaults=defaults,
+            schema=schema,
+            note=lambda line: logger.warning(f"aeclust: {line}"),
+        )
+    except _CONFIG.ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
     cfg.clear()
-    cfg.update(ordered)
+    cfg.update(resolved)
 
 
-def _ordered_like(value, model):
-    """``value`` with each mapping's keys in ``model``'s order, keys ``model`` lacks after."""
-    if not (isinstance(value, dict) and isinstance(model, dict)):
-        return value
-    keys = [k for k in model if k in value] + [k for k in value if k not in model]
-    return {k: _ordered_like(value[k], model.get(k)) for k in keys}
-
-
-_validate_config(config)
+_load_config(config)
 
 
 def _cap_cores_at_machine():
@@ -191,36 +167,15 @@ def dataset_input(wildcards):
     return {"images": f"{DATA}/images.npz"}
 
 
-# Kinds of feature set that config's `clustering` names, in the summary table's order.
-FEATURE_KINDS = ("raw", "raw_umap", "ae", "ae_pca", "ae_umap")
-
-
-def features_of(kind):
-    """The feature sets of one kind: raw pixels, embeddings, PCA or UMAP of either."""
-    pca = config["pca"]
-    return {
-        "raw": ["raw"],
-        "raw_umap": ["raw_umap"],
-        "ae": [f"ae_e{e}" for e in EPOCHS],
-        "ae_pca": [f"ae_e{e}_pca{pca['components']}" for e in pca["epochs"]],
-        "ae_umap": [f"ae_e{e}_umap" for e in config["umap"]["epochs"]],
-    }[kind]
-
-
 def feature_sets():
     """Every feature set that some algorithm clusters: pixels, embeddings, PCA or UMAP of them."""
     return list(dict.fromkeys(f for _, f in clusterings()))
 
 
 def clusterings():
-    """(algorithm, feature set) pairs, by feature set, then K-Means before the mixture."""
-    return [
-        (algo, f)
-        for kind in FEATURE_KINDS
-        for f in features_of(kind)
-        for algo in ("kmeans", "gmm")
-        if kind in config["clustering"][algo]
-    ]
+    """(algorithm, feature set) pairs, by feature set, then K-Means before the mixture
+    (aeclust.config, whose check of selflabel.from uses the same list)."""
+    return _CONFIG.clusterings(config)
 
 
 def methods():
@@ -231,25 +186,10 @@ def methods():
 
 
 def selflabel_sources():
-    """The clusterings the self-labeling stage relabels (config selflabel.from), as (algo, feat)."""
+    """The clusterings the self-labeling stage relabels (config selflabel.from, each a
+    clustering of this config: the loader checked it), as (algo, feat)."""
     sl = config["selflabel"]
-    if not sl["enabled"]:
-        return []
-    known = {f"{a}/{f}": (a, f) for a, f in clusterings()}
-    missing = [m for m in sl["from"] if m not in known]
-    if missing:
-        raise WorkflowError(
-            f"config error: selflabel/from: {', '.join(missing)} is not a clustering of this config "
-            f"(known: {', '.join(known)})"
-        )
-    if sl["space"] == "ae":
-        no_ae = [m for m in sl["from"] if not re.search(r"ae_e\d+", m)]
-        if no_ae:
-            raise WorkflowError(
-                f"config error: selflabel/space: 'ae' compares neighbours in the codes of the autoencoder "
-                f"a clustering used, and {', '.join(no_ae)} used none (use space raw or source)"
-            )
-    return [known[m] for m in sl["from"]]
+    return [tuple(m.split("/", 1)) for m in sl["from"]] if sl["enabled"] else []
 
 
 def selflabel_space_input(wildcards):
@@ -266,7 +206,17 @@ def selflabel_space_input(wildcards):
 
 def selflabel_settings():
     """The self-labeling rule's params (the dataset's own augmentation merged in)."""
-    return _CONFIG.selflabel_settings(config)
+    return _PARAMS.selflabel_settings(config)
+
+
+def subsets_settings():
+    """make_subsets' draw settings (subsets.deskew is its own param, as it acts)."""
+    return _PARAMS.subsets_settings(config)
+
+
+def deskews():
+    """Whether make_subsets deskews: subsets.deskew, unless the dataset turns it off."""
+    return _PARAMS.deskews(config)
 
 
 def feature_file(feat, seed):

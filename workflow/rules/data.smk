@@ -93,8 +93,8 @@ rule make_subsets:
         runtime=10,
     params:
         # subsets.deskew as it acts (a dataset may turn it off), not as it is written
-        subsets={k: v for k, v in config["subsets"].items() if k != "deskew"},
-        deskew=_CONFIG.deskews(config),
+        subsets=subsets_settings(),
+        deskew=deskews(),
         holdout=DS.get("holdout", 0.0),
     script:
         "../scripts/make_subsets.py"

@@ -1,19 +1,41 @@
-"""The workflow's configuration: typing of command-line values and the checks that need
-more than one key. The JSON Schema (workflow/schemas/config.schema.yaml) checks each key.
+"""The workflow's configuration, loaded once (:func:`load_config`): config/config.yaml's
+defaults under the user's settings, strings typed on the command line made numbers, the
+JSON Schema (workflow/schemas/config.schema.yaml), a user's own images' defaults, what
+``auto`` and ``null`` stand for, then every check that needs more than one key. Each
+problem is one line, ``config error at <key/path>: <what was expected>``.
 
-Self-contained on purpose (standard library only, no other aeclust module): the workflow
-loads this file by its path at parse time, so that a host workflow using aeclust as a
-module needs neither an installed aeclust nor a changed ``sys.path``.
+Self-contained on purpose (standard library, PyYAML and jsonschema, which Snakemake brings,
+and the sibling :mod:`aeclust.discover`): the workflow loads this file by its path at
+parse time, so that a host workflow using aeclust as a module needs neither an installed
+aeclust nor a changed ``sys.path``. Rule params are built from the result by
+:mod:`aeclust.params`.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
+import importlib.util
 import os
 import re
+import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
+
+try:
+    from . import discover as _discover
+except ImportError:  # loaded by its file path (the workflow at parse time): the file beside it
+    _spec = importlib.util.spec_from_file_location(
+        "_aeclust_discover", os.path.join(os.path.dirname(os.path.abspath(__file__)), "discover.py")
+    )
+    _discover = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)  # dataclasses look it up
+    _spec.loader.exec_module(_discover)
+
+_HERE = Path(__file__).resolve().parent
+DEFAULTS_FILE = _HERE.parents[2] / "config" / "config.yaml"
+SCHEMA_FILE = _HERE.parents[1] / "schemas" / "config.schema.yaml"
 
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -84,26 +106,19 @@ def _subset_size(spec: dict, n_classes: int = 10) -> int | None:
 # ---- a user's own images (source folder or array): what parse time must know ----------
 
 IDX_CLASSES = 10
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 
-def _has_images(folder: str) -> bool:
-    for _root, dirs, names in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        if any(n.lower().endswith(_IMAGE_SUFFIXES) and not n.startswith(".") for n in names):
-            return True
-    return False
+def find_images(ds: dict) -> _discover.Found | None:
+    """The image files of a dataset of source folder (:func:`aeclust.discover.discover`, the
+    import step's rule); None for other sources and for a path that is not a folder."""
+    if ds.get("source", "idx") != "folder" or not os.path.isdir(ds.get("path", "")):
+        return None
+    return _discover.discover(ds["path"])
 
 
-def _class_folders(folder: str) -> list[str]:
-    """Sub-folders of ``folder`` that hold image files (classes when labels come from folders)."""
-    with os.scandir(folder) as it:
-        subs = sorted(e.path for e in it if e.is_dir() and not e.name.startswith("."))
-    return [d for d in subs if _has_images(d)]
-
-
-def resolve_labels(ds: dict) -> str:
-    """Where a dataset's labels come from: idx, folders, csv, array or none (``auto`` resolved)."""
+def resolve_labels(ds: dict, found: _discover.Found | None = None) -> str:
+    """Where a dataset's labels come from: idx, folders, csv, array or none (``auto`` resolved).
+    ``found``: the folder's image files when already discovered (:func:`find_images`)."""
     source, labels = ds.get("source", "idx"), ds.get("labels", "auto")
     if source == "idx":
         return "idx"
@@ -112,14 +127,9 @@ def resolve_labels(ds: dict) -> str:
     if source == "folder":
         if ds.get("labels_csv"):
             return "csv"
-        path = ds["path"]
-        if os.path.isdir(path):
-            with os.scandir(path) as it:
-                top = [e for e in it if not e.name.startswith(".")]
-            flat = any(e.is_file() and e.name.lower().endswith(_IMAGE_SUFFIXES) for e in top)
-            if not flat and any(e.is_dir() for e in top):
-                return "folders"
-        return "none"
+        found = found or find_images(ds)
+        # class sub-folders: every image lies in one (the import takes its first folder as the class)
+        return "folders" if found and found.files and not found.flat else "none"
     if ds.get("labels_path"):
         return "array"
     path = ds["path"]
@@ -132,13 +142,14 @@ def resolve_labels(ds: dict) -> str:
     return "none"
 
 
-def count_classes(ds: dict, labels: str) -> int | None:
+def count_classes(ds: dict, labels: str, found: _discover.Found | None = None) -> int | None:
     """The number of classes of a labelled dataset, read at parse time (None: cannot tell yet)."""
     if labels == "idx":
         return IDX_CLASSES
     try:
         if labels == "folders":
-            return len(_class_folders(ds["path"]))
+            found = found or find_images(ds)
+            return None if found is None else len(found.classes)
         if labels == "csv":
             with open(ds["labels_csv"], newline="") as f:
                 rows = list(csv.reader(f))[1:]
@@ -229,28 +240,44 @@ def own_image_defaults(cfg: dict, user_layer: dict) -> dict[str, Any]:
     return {path: value for path, value in defaults.items() if not is_set(user_layer, path)}
 
 
-def resolve_dataset(cfg: dict) -> None:
+def resolve_dataset(cfg: dict, found: _discover.Found | None = None) -> None:
     """Fill in what ``auto`` and ``null`` stand for: the dataset's label source (``labels``)
-    and, when ``kmeans.k`` is null, the number of classes. Run after validation."""
+    and, when ``kmeans.k`` is null, the number of classes. Run after validation.
+    ``found``: the folder's image files when already discovered (:func:`find_images`)."""
     if cfg["dataset"] not in cfg["datasets"]:
         return  # semantic_errors names it
     ds = cfg["datasets"][cfg["dataset"]]
-    labels = resolve_labels(ds)
+    found = found or find_images(ds)
+    labels = resolve_labels(ds, found)
     if ds.get("source", "idx") != "idx":
         ds["labels"] = labels
     if cfg["kmeans"]["k"] is None and labels != "none":
-        cfg["kmeans"]["k"] = count_classes(ds, labels)
+        cfg["kmeans"]["k"] = count_classes(ds, labels, found)
 
 
-def source_errors(cfg: dict) -> Iterator[str]:
-    """Settings of a dataset of source folder or array that contradict each other."""
+def source_errors(cfg: dict, found: _discover.Found | None = None) -> Iterator[str]:
+    """Settings of a dataset of source folder or array that contradict each other or the
+    images: an empty folder, more clusters than images. ``found``: as :func:`resolve_dataset`."""
     name = cfg["dataset"]
     ds = cfg["datasets"][name]
     where = f"datasets/{name}"
-    source, labels = ds["source"], resolve_labels(ds)
+    source = ds["source"]
+    found = found or find_images(ds)
+    labels = resolve_labels(ds, found)
     path = ds["path"]
+    k = cfg["kmeans"]["k"]
     if source == "folder" and not os.path.isdir(path):
         yield f"{where}/path: {path!r} is not a folder"
+    empty = found is not None and not found.files
+    if empty:
+        links = f"; {found.skipped_note()}" if found.skipped_links else ""
+        yield (
+            f"{where}/path: {path} holds no image files ({', '.join(s[1:] for s in _discover.SUFFIXES)}) "
+            f"in it or below it{links}"
+        )
+    elif found is not None and k is not None and k > len(found.files):
+        n = len(found.files)
+        yield f"kmeans/k: {k} clusters for the {n} images in {path} (allowed: 2..{n})"
     if source == "array" and not os.path.isfile(path):
         yield f"{where}/path: {path!r} is not a file"
     if source == "array" and not path.endswith((".npy", ".npz")):
@@ -260,9 +287,9 @@ def source_errors(cfg: dict) -> Iterator[str]:
         yield f"{where}/labels: {labels!r} does not apply to source {source} (allowed: auto, {', '.join(allowed)})"
     if labels == "csv" and not ds.get("labels_csv"):
         yield f"{where}/labels_csv: required with labels: csv"
-    if source == "folder" and labels == "folders" and os.path.isdir(path) and len(_class_folders(path)) == 1:
+    if labels == "folders" and found is not None and len(found.classes) == 1:
         yield f"{where}/labels: folders, but {path} has a single class sub-folder (clustering needs 2 or more classes; or labels: none)"
-    if labels == "none" and cfg["kmeans"]["k"] is None:
+    if labels == "none" and k is None and not empty:
         yield f"kmeans/k: required for {name}, which has no labels (the number of clusters to find)"
     if not has_held_out(ds):
         no_split = "" if source == "folder" else f" and {os.path.basename(path)} holds no split array"
@@ -279,14 +306,15 @@ def source_errors(cfg: dict) -> Iterator[str]:
             )
 
 
-def semantic_errors(cfg: dict) -> Iterator[str]:
-    """What the schema cannot say: settings that contradict each other or the dataset."""
+def semantic_errors(cfg: dict, found: _discover.Found | None = None) -> Iterator[str]:
+    """What the schema cannot say: settings that contradict each other or the dataset, each as
+    ``key/path: what was expected``. ``found``: as :func:`resolve_dataset`."""
     if cfg["dataset"] not in cfg["datasets"]:
         yield f"dataset: {cfg['dataset']!r} is not described under datasets (known: {', '.join(sorted(cfg['datasets']))})"
         return
     ds = cfg["datasets"][cfg["dataset"]]
     if ds.get("source", "idx") != "idx":
-        yield from source_errors(cfg)
+        yield from source_errors(cfg, found)
         yield from _method_errors(cfg, None)
         yield from denoise_errors(cfg)
         yield from selflabel_errors(cfg)
@@ -358,22 +386,149 @@ def selflabel_errors(cfg: dict) -> Iterator[str]:
         return
     if not sl["from"]:
         yield "selflabel/from: empty; name the clusterings to relabel (e.g. [gmm/ae_e80_umap]) or set selflabel.enabled: false"
+    known = [f"{algo}/{feat}" for algo, feat in clusterings(cfg)]
+    missing = [m for m in sl["from"] if m not in known]
+    if missing:
+        yield f"selflabel/from: {', '.join(missing)} is not a clustering of this config (known: {', '.join(known)})"
+    elif sl["space"] == "ae":
+        no_ae = [m for m in sl["from"] if not re.search(r"ae_e\d+", m)]
+        if no_ae:
+            yield (
+                "selflabel/space: 'ae' compares neighbours in the codes of the autoencoder a clustering used, "
+                f"and {', '.join(no_ae)} used none (use space raw or source)"
+            )
     n_cluster = _subset_size(cfg["subsets"]["cluster"])
     if sl["criterion"] == "knn" and n_cluster is not None and sl["k"] >= n_cluster:
         yield f"selflabel/k: {sl['k']} neighbours for {n_cluster} images (allowed: 1..{n_cluster - 1})"
 
 
-def deskews(cfg: dict) -> bool:
-    """Whether the subsets are deskewed: ``subsets.deskew``, unless the dataset's entry says its
-    images have no slant to undo (``datasets.<name>.deskew: false``, e.g. clothes)."""
-    return bool(cfg["subsets"]["deskew"]) and cfg["datasets"][cfg["dataset"]].get("deskew", True)
+# ---- the clusterings a config asks for (common.smk's target lists use the same) ----------
+
+# Kinds of feature set that config's `clustering` names, in the summary table's order.
+FEATURE_KINDS = ("raw", "raw_umap", "ae", "ae_pca", "ae_umap")
 
 
-def selflabel_settings(cfg: dict) -> dict:
-    """The self-labeling rule's settings: ``selflabel`` without the keys that pick its jobs
-    (enabled, from), the dataset's own augmentation (``datasets.<name>.augment``, e.g.
-    horizontal flips for clothes) over ``selflabel.augment``."""
-    sl = cfg["selflabel"]
-    settings = {k: v for k, v in sl.items() if k not in ("enabled", "from")}
-    settings["augment"] = {**sl["augment"], **cfg["datasets"][cfg["dataset"]].get("augment", {})}
-    return settings
+def features_of(cfg: dict, kind: str) -> list[str]:
+    """The feature sets of one kind: raw pixels, embeddings, PCA or UMAP of either."""
+    pca, epochs = cfg["pca"], cfg["autoencoder"]["epochs"]
+    return {
+        "raw": ["raw"],
+        "raw_umap": ["raw_umap"],
+        "ae": [f"ae_e{e}" for e in epochs],
+        "ae_pca": [f"ae_e{e}_pca{pca['components']}" for e in pca["epochs"]],
+        "ae_umap": [f"ae_e{e}_umap" for e in cfg["umap"]["epochs"]],
+    }[kind]
+
+
+def clusterings(cfg: dict) -> list[tuple[str, str]]:
+    """(algorithm, feature set) pairs, by feature set, then K-Means before the mixture."""
+    return [
+        (algo, f)
+        for kind in FEATURE_KINDS
+        for f in features_of(cfg, kind)
+        for algo in ("kmeans", "gmm")
+        if kind in cfg["clustering"][algo]
+    ]
+
+
+# ---- the loader ---------------------------------------------------------------------------
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; one line per problem, ``config error at <key/path>: <what>``."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)  # each "key/path: what was expected"
+        super().__init__("\n".join(f"config error at {p}" for p in self.problems))
+
+
+def _read(source: dict | str | os.PathLike) -> dict:
+    if isinstance(source, dict):
+        return copy.deepcopy(source)
+    import yaml
+
+    with open(source) as f:
+        return yaml.safe_load(f)
+
+
+def merge(base: dict, over: dict) -> dict:
+    """``over`` laid onto ``base`` in place, mapping into mapping (as Snakemake layers config files)."""
+    for key, value in over.items():
+        if isinstance(value, dict):
+            below = base.get(key)
+            base[key] = merge(below if isinstance(below, dict) else {}, value)
+        else:
+            base[key] = value
+    return base
+
+
+def ordered_like(value: Any, model: Any) -> Any:
+    """``value`` with each mapping's keys in ``model``'s order, keys ``model`` lacks after."""
+    if not (isinstance(value, dict) and isinstance(model, dict)):
+        return value
+    keys = [k for k in model if k in value] + [k for k in value if k not in model]
+    return {k: ordered_like(value[k], model.get(k)) for k in keys}
+
+
+def schema_problem(cfg: dict, schema: dict) -> str | None:
+    """The first key of ``cfg`` that breaks ``schema`` (``key/path: what``), None when none does;
+    ``cfg`` gains the schema's ``default:`` values of the keys it lacks, as it is checked."""
+    from jsonschema import Draft202012Validator, validators
+
+    check_properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def properties_with_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub:
+                    instance.setdefault(key, copy.deepcopy(sub["default"]))
+        yield from check_properties(validator, properties, instance, schema)
+
+    validator = validators.extend(Draft202012Validator, {"properties": properties_with_defaults})(schema)
+    for error in validator.iter_errors(cfg):
+        return f"{key_path(error.absolute_path)}: {error.message}"
+    return None
+
+
+def load_config(
+    cfg: dict,
+    user_layer: dict | None = None,
+    *,
+    defaults: dict | str | os.PathLike = DEFAULTS_FILE,
+    schema: dict | str | os.PathLike = SCHEMA_FILE,
+    note: Callable[[str], Any] | None = None,
+) -> dict:
+    """The run's configuration, resolved and checked; raises :class:`ConfigError`.
+
+    ``cfg``: the settings as they arrive (Snakemake's ``config``: config files and
+    ``--config`` merged, nested command-line values as strings). ``user_layer``: only what
+    the user set, without config/config.yaml (default: all of ``cfg``); it decides which own-
+    images defaults apply. ``defaults`` and ``schema``: mappings or YAML files (default:
+    config/config.yaml and the workflow's schema). ``note``: called with one line for what
+    the user should know but is no error (symbolic links skipped in an image folder).
+
+    The steps: the defaults under ``cfg`` (a host workflow's ``config:`` replaces the default
+    file, so they are laid under whatever arrives); strings typed as the schema says; the
+    schema; a user's own images' defaults for what the user did not set; ``labels: auto`` and
+    ``kmeans.k: null`` resolved; the checks that need more than one key. Every mapping ends
+    in config/config.yaml's key order: Snakemake compares dict params in order, and the order
+    would otherwise follow how the user's files were written and layered.
+    """
+    user = copy.deepcopy(cfg if user_layer is None else user_layer)
+    defaults, schema = _read(defaults), _read(schema)
+    resolved = merge(copy.deepcopy(defaults), copy.deepcopy(cfg))
+    resolved = coerce_strings(resolved, schema)
+    problem = schema_problem(resolved, schema)
+    if problem:
+        raise ConfigError([problem])
+    for key, value in own_image_defaults(resolved, user).items():
+        set_path(resolved, key, value)
+    ds = resolved["datasets"].get(resolved["dataset"])
+    found = find_images(ds) if ds is not None else None  # the folder walked once
+    if found is not None and found.skipped_links and note is not None:
+        note(f"datasets/{resolved['dataset']}/path: {found.skipped_note()}")
+    resolve_dataset(resolved, found)
+    problems = list(semantic_errors(resolved, found))
+    if problems:
+        raise ConfigError(problems)
+    return ordered_like(resolved, defaults)
