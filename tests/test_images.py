@@ -211,6 +211,11 @@ def test_file_names_that_are_not_utf8_are_kept_escaped(tmp_path):
     assert all(s.encode("utf-8") for s in data.source + data.label_names)  # every name is plain text now
     arrays = data.arrays()
     assert arrays["source"].dtype.kind == "U"
+    import pandas as pd
+    from aeclust.io import save_table  # the last step, clusters.csv, writes them as they are
+
+    save_table(tmp_path / "clusters.csv", pd.DataFrame({"source": data.source}))
+    assert "caf\\xe9/\\xe9t\\xe9.png" in (tmp_path / "clusters.csv").read_text(encoding="utf-8")
     # a file whose name reads the same once escaped is refused, naming both
     (root / "caf\\xe9").mkdir()
     Image.fromarray(np.zeros((16, 16), np.uint8)).save(root / "caf\\xe9" / "b.png")
@@ -256,6 +261,28 @@ def test_arrays_npy_npz_and_channels(tmp_path):
         "cat",
         "dog",
     ]
+
+
+def test_npy_is_memory_mapped_and_conversion_goes_block_by_block(tmp_path, monkeypatch):
+    import aeclust.images as images
+
+    rng = np.random.default_rng(3)
+    np.save(tmp_path / "u8.npy", rng.integers(0, 256, (5, 6, 6), dtype=np.uint8))
+    a, _ = images._load_array(tmp_path / "u8.npy", None)
+    assert isinstance(a, np.memmap)  # read through a map, not into memory
+    cases = [
+        rng.integers(-3000, 3000, (7, 5, 4), dtype=np.int16),
+        rng.random((7, 5, 4, 3)).astype(np.float32) * 9 - 4,
+        rng.random((7, 5, 4)),
+    ]
+    for a in cases:  # blocks of one image give the bytes of one whole-array expression
+        whole = images._to_uint8(a)
+        monkeypatch.setattr(images, "_CHUNK", 20)
+        assert np.array_equal(images._to_uint8(a), whole)
+        monkeypatch.undo()
+    lo, hi = float(cases[1].min()), float(cases[1].max())
+    expected = np.round(((cases[1] - lo) / (hi - lo)).astype(np.float64) * 255).astype(np.uint8)
+    assert np.array_equal(images._to_uint8(cases[1]), expected)
 
 
 @pytest.mark.parametrize(
