@@ -207,3 +207,41 @@ def test_continued_training_equals_straight(tmp_path, precision, caplog):
             assert torch.equal(a, b)
     with pytest.raises(StateError, match="e5.resume: trained 5 epochs, more than the 4 asked for"):
         fit(build_model(CONV), images(), cfg(4, start_from=tmp_path / "e5.resume"))
+
+
+def test_batches_turn_to_float_one_at_a_time(monkeypatch):
+    """Training and prediction read uint8 images and make floats of one batch at a time,
+    never of the whole set."""
+    from aeclust import train
+
+    sizes = []
+    real = train.to_float
+    monkeypatch.setattr(train, "to_float", lambda x: sizes.append(len(x)) or real(x))
+    set_seed(0)
+    model = build_model(CONV)
+    fit(model, images(40), FitConfig(epochs=1, batch_size=16, lr=1e-3, seed=0))
+    assert sizes == [16, 16, 8]
+    predict(model, images(40), batch_size=16)
+    assert sizes[3:] == [16, 16, 8]
+
+
+def test_large_training_sets_stay_off_the_device(monkeypatch):
+    from aeclust import train
+
+    x, meta = images(8), torch.device("meta")
+    assert train._on_device(x, meta).device == meta  # small: moved once
+    monkeypatch.setattr(train, "DEVICE_RESIDENT_BYTES", x.numel() - 1)
+    assert train._on_device(x, meta) is x  # large: left in host memory, moved batch by batch
+    assert train._take(x, torch.tensor([3, 1]), meta).shape == (2, 28, 28)
+
+
+def test_progress_is_logged_by_time_within_an_epoch(caplog):
+    """Not only per epoch: with the interval at 0 every batch reports its rate and the time left."""
+    set_seed(0)
+    with caplog.at_level("INFO", logger="aeclust"):
+        fit(build_model(MLP), images(48), FitConfig(epochs=2, batch_size=16, lr=1e-3, seed=0, progress_s=0))
+    lines = [r.getMessage() for r in caplog.records]
+    progress = [ln for ln in lines if ln.startswith("training epoch")]
+    assert len(progress) == 6 and progress[0].startswith("training epoch 1/2: 16 of 96 samples (17 %), ")
+    assert all("samples/s, about " in ln and ln.endswith(" left") for ln in progress)
+    assert lines.index(progress[2]) < lines.index(next(ln for ln in lines if ln.startswith("epoch 1/2 loss")))
