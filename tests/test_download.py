@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from aeclust.download import DownloadError, fetch_dataset, resolve_mirrors
-from aeclust.idx import read_images_labels, write_idx
+from aeclust.idx import read_images_labels
 from aeclust.runtime import one_line
+from helpers import write_idx
 
 IMAGES, LABELS = "tiny-images-idx3-ubyte", "tiny-labels-idx1-ubyte"
 MNIST_SHA256 = {
@@ -325,13 +326,16 @@ def test_several_gzip_members_and_a_file_larger_than_a_chunk(tmp_path):
     """Streaming decompression gives exactly the file: one larger than the 1 MiB chunk (the
     decompressor's output is cut and resumed), and one written as two gzip members."""
     rng = np.random.default_rng(1)
-    arr = rng.integers(0, 4, (3000, 28, 28), dtype=np.uint8)  # 2.35 MB, compressible
+    arr = rng.integers(0, 4, (1400, 28, 28), dtype=np.uint8)  # 1.1 MB, more than a 1 MiB chunk
     write_idx(tmp_path / "big", arr)
     raw = (tmp_path / "big").read_bytes()
+    assert len(raw) > 1 << 20
     sha = {"big": hashlib.sha256(raw).hexdigest(), "two": hashlib.sha256(raw).hexdigest()}
     half = len(raw) // 2
-    mirror = _mirror_dir(
-        tmp_path / "mirror", {"big": gzip.compress(raw), "two": gzip.compress(raw[:half]) + gzip.compress(raw[half:])}
-    )
+
+    def gz(b: bytes) -> bytes:
+        return gzip.compress(b, compresslevel=1)
+
+    mirror = _mirror_dir(tmp_path / "mirror", {"big": gz(raw), "two": gz(raw[:half]) + gz(raw[half:])})
     paths = fetch_dataset(["big", "two"], sha, [str(mirror)], tmp_path / "out")
     assert [p.read_bytes() == raw for p in paths] == [True, True]
