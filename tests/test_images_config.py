@@ -450,5 +450,6 @@ def test_snakemake_refuses_an_empty_folder_before_any_job(tmp_path):
     (tmp_path / "empty").mkdir()
     proc = snakemake(tmp_path, "-n", configfile=images_config(tmp_path, tmp_path / "empty"), check=False)
     assert proc.returncode != 0
-    assert f"config error at datasets/shapes/path: {tmp_path / 'empty'} holds no image files" in proc.stderr
-    assert "kmeans/k" not in proc.stderr and not (tmp_path / "results").exists()
+    shown = proc.stdout + proc.stderr
+    assert f"config error at datasets/shapes/path: {tmp_path / 'empty'} holds no image files" in shown
+    assert "kmeans/k" not in shown and not (tmp_path / "results").exists()
