@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import filecmp
 import http.server
+import json
 import os
 import shutil
 import signal
@@ -660,6 +661,59 @@ def test_crash_never_leaves_outputs_taken_as_complete(tmp_path, tiny_results):
     assert proc.returncode != 0 and "IncompleteFilesException" in proc.stderr + proc.stdout
     assert "ae_e2_s0.pt" in proc.stderr + proc.stdout
     assert dry_run_jobs(tmp_path, "--rerun-incomplete", target).get("train_autoencoder") == 1
+
+
+SHAPES = """
+experiment: tiny
+dataset: shapes
+datasets:
+  shapes: {source: folder, path: shapes}
+subsets:
+  cluster: {split: all, per_class: null}
+  train: {split: all, per_class: null, exclude_cluster: false}
+autoencoder: {batch_size: 8}
+denoise: {enabled: false}
+"""
+
+
+def _last_job_log(path: Path) -> str:
+    """The part of a job's log written by its last run (a rerun appends to the same file)."""
+    text = path.read_text()
+    return text[text.rfind("rule train_autoencoder, ") :]
+
+
+@pytest.mark.e2e
+def test_changed_images_are_not_resumed(tmp_path):
+    """A user's own images folder: training interrupted after epoch 1, then the images
+    change; the rerun does not resume the old images' checkpoint (its log says why in one
+    line), and its model equals one trained on the new images without interruption."""
+    from imagegen import make_folder
+
+    target = "results/shapes/tiny/models/ae_e2_s0.pt"
+    models = tmp_path / "results" / "shapes" / "tiny" / "models"
+    make_folder(tmp_path / "shapes", per_class=40, corrupt=False, seed=0)
+    config = overlay(tmp_path, SHAPES)
+    proc = _start(tmp_path, "--cores", "2", target, configfile=config)
+    os.kill(_held_job(models, "ae_e2_s0", proc), signal.SIGKILL)
+    assert _finish(proc) != 0 and (models / "ae_e2_s0.pt.resume").exists()
+    time.sleep(1)  # newer modification times for the changed folder
+    shutil.rmtree(tmp_path / "shapes")  # the user replaces the folder's images (same names, other pixels)
+    make_folder(tmp_path / "shapes", per_class=40, corrupt=False, seed=1)
+
+    snakemake(tmp_path, "--cores", "2", "--rerun-incomplete", target, configfile=config)
+    log = _last_job_log(models.parent / "logs" / "train_autoencoder" / "e2_s0.log")
+    why = [ln for ln in log.splitlines() if "starting over" in ln]
+    assert len(why) == 1 and "ae_e2_s0.pt.resume does not fit this run (the training data differ" in why[0], log
+    assert "resuming" not in log and "continuing from results/shapes/tiny/models/ae_e1_s0_state.pt" in log
+    settings = json.loads((models / "ae_e2_s0.json").read_text())
+    assert settings["continued_from"] == "results/shapes/tiny/models/ae_e1_s0_state.pt"
+
+    fresh = tmp_path / "fresh"  # the new images, never interrupted
+    make_folder(fresh / "shapes", per_class=40, corrupt=False, seed=1)
+    snakemake(fresh, "--cores", "2", target, configfile=overlay(fresh, SHAPES))
+    rerun, _ = load_checkpoint(models / "ae_e2_s0.pt")
+    reference, _ = load_checkpoint(fresh / target)
+    assert _states_close(rerun.state_dict(), reference.state_dict(), atol=0)
 
 
 # ---------------------------------------------------------------------------------------
