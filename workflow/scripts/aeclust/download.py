@@ -3,9 +3,9 @@
 Each file ``NAME`` is served by a mirror as ``NAME.gz``. Mirrors are tried in order;
 the first whose bytes decompress and match the expected SHA-256 (of the
 *decompressed* file) wins. A mirror is an ``http(s)://`` URL, a ``file://`` URL or a
-plain local directory. Bytes are only written once verified, to a temporary name
-beside the target that is then renamed into place, so a bad download never leaves
-anything at the output path.
+plain local directory. Bytes go to a temporary name beside the target
+(:func:`aeclust.io.atomic_path`) that is renamed into place only once verified, so a
+bad download never leaves anything at the output path.
 
 A file is streamed, 1 MiB at a time, through the decompressor into that temporary,
 hashed as it is written. A mirror is refused at once when it sends more than twice the
