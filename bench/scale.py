@@ -49,6 +49,7 @@ EXPERIMENT = "scale"
 BIG = (4000, 3000)  # width, height of the big photos
 MEDIUM = ((640, 480), (1024, 768), (1600, 1200))
 PROJECT = (1_000_000, 10_000_000)
+NETWORK_RULES = ("train_autoencoder", "extract_embeddings", "train_classifier", "train_denoiser", "selflabel")
 IMPORT_TARGET_MB = 1024  # importing big JPEGs at a small size: at most 1 GB, whatever their number
 GENERATOR_VERSION = 1  # bump when the pictures change, so that cached folders are remade
 
@@ -431,21 +432,52 @@ def growth(runs: dict) -> dict:
     return out
 
 
-def advice(name: str, job: dict, g: dict) -> str:
-    """Where a job of 10M images should run, and what to ask for (mem_mb with 1.5x headroom)."""
-    parts = []
-    for n in PROJECT:
-        mem = g["peak_mb"]["projected"][str(n)]
-        secs = g["wall_s"]["projected"][str(n)]
-        ask_mem = int(math.ceil(mem * 1.5 / 1000) * 1000)
-        ask_rt = max(5, int(math.ceil(secs * 1.5 / 60 / 5) * 5))
-        where = []
-        if job["rule"] in ("train_autoencoder", "extract_embeddings", "selflabel", "train_denoiser") and secs > 1800:
-            where.append("GPU")
-        if mem > 16_000 or secs > 3600:
-            where.append("SLURM")
-        parts.append(f"{_count(n)}: {'+'.join(where) or 'local'} mem_mb={ask_mem} runtime={ask_rt}")
-    return "; ".join(parts)
+def advice(job: dict, g: dict, n: int) -> tuple[str, int, int]:
+    """Where a job of ``n`` images should run, and the mem_mb and runtime (minutes) to ask
+    for: 1.5x the projected peak and time. SLURM past 16 GB or an hour; a GPU for a network
+    job past 30 minutes on the CPU."""
+    mem = g["peak_mb"]["projected"][str(n)]
+    secs = g["wall_s"]["projected"][str(n)]
+    ask_mem = int(math.ceil(mem * 1.5 / 1000) * 1000)
+    ask_rt = max(5, int(math.ceil(secs * 1.5 / 60 / 5) * 5))
+    where = []
+    if job["rule"] in NETWORK_RULES and secs > 1800:
+        where.append("GPU")
+    if mem > 16_000 or secs > 3600:
+        where.append("SLURM")
+    return " + ".join(where) or "local", ask_mem, ask_rt
+
+
+def declared_projection(results: dict, tree: Path, epochs: int) -> dict:
+    """What the workflow would declare for each job at 1M and 10M images, where its resources
+    follow the input size (``aeclust/resources.py`` of the measured commit): the job's input
+    size projected along the straight line through the two largest N."""
+    import importlib.util
+
+    path = tree / "workflow" / "scripts" / "aeclust" / "resources.py"
+    g = growth(results["runs"])
+    if not path.is_file() or not g:
+        return {}
+    spec = importlib.util.spec_from_file_location("_scale_resources", path)
+    res = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(res)
+    out = {}
+    for name, row in g.items():
+        j0 = results["runs"][str(row["n0"])]["jobs"][name]
+        j1 = results["runs"][str(row["n1"])]["jobs"][name]
+        if j1["rule"] not in res.RULES:
+            continue
+        slope = (j1["input_mb"] - j0["input_mb"]) / (row["n1"] - row["n0"])
+        work = epochs if j1["rule"].startswith("train_") else 1
+        out[name] = {}
+        for n in PROJECT:
+            input_mb = max(j1["input_mb"], j1["input_mb"] + slope * (n - row["n1"]))
+            out[name][str(n)] = {
+                "input_mb": round(input_mb, 1),
+                "mem_mb": res.mem_mb(j1["rule"], input_mb),
+                "runtime": res.runtime(j1["rule"], input_mb, work),
+            }
+    return out
 
 
 def _count(n: int) -> str:
@@ -545,26 +577,51 @@ def projection_table(results: dict, markdown: bool = True) -> str:
     g = growth(runs)
     if not g:
         return "(one N measured: no projection)"
+    declared = results.get("declared_projection", {})
     rows = []
     for name, row in g.items():
         job = runs[str(row["n1"])]["jobs"][name]
+        where_1m = advice(job, row, PROJECT[0])
+        where, ask_mem, ask_rt = advice(job, row, PROJECT[-1])
+        d = declared.get(name, {}).get(str(PROJECT[-1]))
+        verdict = "-"
+        if d:
+            peak, secs = row["peak_mb"]["projected"][str(PROJECT[-1])], row["wall_s"]["projected"][str(PROJECT[-1])]
+            low = [w for w, ok in (("memory", d["mem_mb"] > peak), ("time", d["runtime"] * 60 > secs)) if not ok]
+            verdict = f"{d['mem_mb']}, {d['runtime']}: " + ("OK" if not low else "TOO LOW (" + ", ".join(low) + ")")
         rows.append(
             [
                 name,
                 _fmt_s(row["wall_s"]["projected"]["1000000"]),
                 _fmt_mb(row["peak_mb"]["projected"]["1000000"]),
+                where_1m[0],
                 _fmt_s(row["wall_s"]["projected"]["10000000"]),
                 _fmt_mb(row["peak_mb"]["projected"]["10000000"]),
-                advice(name, job, row),
+                where,
+                ask_mem,
+                ask_rt,
+                verdict,
             ]
         )
-    header = ["job", "time 1M", "memory 1M", "time 10M", "memory 10M", "where, and what to ask for"]
+    header = [
+        "job",
+        "time 1M",
+        "memory 1M",
+        "1M: where",
+        "time 10M",
+        "memory 10M",
+        "10M: where",
+        "ask mem_mb",
+        "ask runtime",
+        "declared at 10M (mem_mb, runtime)",
+    ]
     return "\n".join(_table(header, rows, markdown))
 
 
 def tables(results: dict) -> dict[str, str]:
-    """The Markdown tables of docs/scaling.md, by name: ``n<N>`` per run, ``growth``, ``projection``."""
-    out = {f"n{key}": run_line(run) + "\n\n" + run_table(run)[0] for key, run in results["runs"].items()}
+    """The Markdown tables of docs/scaling.md, by name: ``runs`` (one per N), ``growth``, ``projection``."""
+    runs = [results["runs"][k] for k in sorted(results["runs"], key=int)]
+    out = {"runs": "\n\n".join(f"**{run_line(run)}**\n\n{run_table(run)[0]}" for run in runs)}
     out["growth"] = growth_table(results)
     out["projection"] = projection_table(results)
     return out
@@ -603,6 +660,13 @@ def machine() -> dict:
         0,
     )
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kb / 2**20, 1)}
+
+
+def tree_of(results: dict) -> Path:
+    """The workflow the last run ran: its clean copy, or this checkout."""
+    sha = results["runs"][max(results["runs"], key=int)]["commit"].split()[0]
+    tree = OUT / "src" / sha
+    return tree if tree.is_dir() else REPO
 
 
 def snapshot_fields(results: dict) -> dict:
@@ -681,6 +745,7 @@ def main(argv=None) -> int:
     for n in args.n:
         results["runs"][str(n)] = run_one(n, args)
         results.update(snapshot_fields(results))
+        results["declared_projection"] = declared_projection(results, tree_of(results), args.epochs)
         args.results.parent.mkdir(parents=True, exist_ok=True)
         args.results.write_text(json.dumps(results, indent=1) + "\n")
     if args.publish:
