@@ -322,8 +322,7 @@ def source_tree(rev: str | None) -> tuple[Path, str]:
     return tree, sha
 
 
-def run_one(n: int, args) -> dict:
-    tree, sha = source_tree(args.rev)
+def run_one(n: int, args, tree: Path, sha: str) -> dict:
     images = picture_folder(n, args.seed, args.big_share, args.medium_share, args.jobs)
     work = OUT / f"run_n{n}"
     shutil.rmtree(work, ignore_errors=True)
@@ -662,13 +661,6 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kb / 2**20, 1)}
 
 
-def tree_of(results: dict) -> Path:
-    """The workflow the last run ran: its clean copy, or this checkout."""
-    sha = results["runs"][max(results["runs"], key=int)]["commit"].split()[0]
-    tree = OUT / "src" / sha
-    return tree if tree.is_dir() else REPO
-
-
 def snapshot_fields(results: dict) -> dict:
     """What a result snapshot of docs/results/ says about where its numbers come from."""
     sys.path.insert(0, str(REPO / "bench"))
@@ -742,10 +734,11 @@ def main(argv=None) -> int:
         results = {}  # runs under other settings do not compare
     results["settings"] = settings
     results.setdefault("runs", {})
+    tree, sha = source_tree(args.rev)  # once: every N runs the same workflow
     for n in args.n:
-        results["runs"][str(n)] = run_one(n, args)
+        results["runs"][str(n)] = run_one(n, args, tree, sha)
         results.update(snapshot_fields(results))
-        results["declared_projection"] = declared_projection(results, tree_of(results), args.epochs)
+        results["declared_projection"] = declared_projection(results, tree, args.epochs)
         args.results.parent.mkdir(parents=True, exist_ok=True)
         args.results.write_text(json.dumps(results, indent=1) + "\n")
     if args.publish:
