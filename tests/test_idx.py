@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from aeclust.idx import IdxError, read_idx, read_images_labels, write_idx
+from aeclust.idx import IdxError, read_idx, read_images_labels
+from helpers import write_idx
 
 
 def _pair(tmp_path, n=5, label_values=None):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from aeclust.clusters_csv import clusters_table, column
 from aeclust.gallery import plot_cluster_grid
-from aeclust.internal import clusters_table, column, criteria, internal_markdown, internal_table, nearest_to_centres
+from aeclust.internal import criteria, internal_markdown, internal_table, nearest_to_centres
 
 
 def blobs(seed=0, n=30, spread=0.3):

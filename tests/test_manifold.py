@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from aeclust.cluster import kmeans
-from aeclust.manifold import embed_umap, gmm
+from aeclust.cluster import gmm, kmeans
+from aeclust.manifold import embed_umap
 from aeclust.metrics import evaluate
 from conftest import REPO, dry_run_jobs, overlay, snakemake
 
@@ -59,17 +59,20 @@ def test_umap_refuses_settings_the_data_cannot_support(kwargs, message):
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
 def test_gmm_finds_blobs_with_every_covariance_type(covariance_type):
     x, y = blobs(dim=5)
-    clusters, stats = gmm(x, k=4, covariance_type=covariance_type, n_init=2, max_iter=100, seed=0)
+    clusters, stats, confidence = gmm(x, k=4, covariance_type=covariance_type, n_init=2, max_iter=100, seed=0)
     assert clusters.dtype == np.int64 and clusters.shape == y.shape
     assert evaluate(y, clusters, n_classes=4)[0]["accuracy"] == 1.0
     assert stats["converged"] and stats["iterations"] >= 1 and np.isfinite(stats["log_likelihood"])
+    # each image's confidence is its component's posterior: a probability, ~1 on separated blobs
+    assert confidence.dtype == np.float32 and confidence.shape == y.shape
+    assert (confidence <= 1.0).all() and confidence.min() > 0.9
 
 
 def test_gmm_is_seeded_and_restarts_keep_the_best_likelihood():
     x, _ = blobs(n_per=30, k=6, dim=3, spread=2.0, seed=4)  # overlapping: EM has local optima
-    a, sa = gmm(x, 6, "full", n_init=1, max_iter=200, seed=7)
-    b, sb = gmm(x, 6, "full", n_init=1, max_iter=200, seed=7)
-    assert np.array_equal(a, b) and sa == sb
+    a, sa, ca = gmm(x, 6, "full", n_init=1, max_iter=200, seed=7)
+    b, sb, cb = gmm(x, 6, "full", n_init=1, max_iter=200, seed=7)
+    assert np.array_equal(a, b) and sa == sb and np.array_equal(ca, cb)
     # the first of n_init restarts is the single run of the same seed; the best is kept
     for seed in range(3):
         single = gmm(x, 6, "full", n_init=1, max_iter=200, seed=seed)[1]["log_likelihood"]
@@ -80,7 +83,7 @@ def test_gmm_is_seeded_and_restarts_keep_the_best_likelihood():
 def test_gmm_reports_non_convergence_instead_of_failing(caplog):
     x, _ = blobs(dim=5, spread=3.0)
     with caplog.at_level("WARNING", logger="aeclust"):
-        _, stats = gmm(x, k=4, covariance_type="full", n_init=1, max_iter=1, seed=0)
+        _, stats, _ = gmm(x, k=4, covariance_type="full", n_init=1, max_iter=1, seed=0)
     assert stats["iterations"] == 1 and not stats["converged"]
     assert "GaussianMixture" in caplog.text
 

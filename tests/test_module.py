@@ -5,11 +5,15 @@ library, and nothing of aeclust leaks into the host's environment."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -157,6 +161,75 @@ def test_module_run_equals_direct_run(tmp_path, tiny_results, mirror):
     shutil.rmtree(repo)  # nothing of the module's checkout is needed past this point
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served(folder: Path):
+    """``folder`` over HTTP on loopback (Python's http.server); yields its address."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port), "--directory", str(folder)]
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/workflow/Snakefile", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+# One seed's clusterings, each through a different part of the library (pixels, the
+# autoencoder, UMAP and the mixture): enough to show the jobs run from the URL, short
+# enough for a test.
+URL_TARGETS = [f"metrics/{m}_s0.json" for m in ("kmeans/raw", "kmeans/ae_e2", "gmm/ae_e2_umap")]
+
+
+@pytest.mark.e2e
+def test_module_from_a_url(tmp_path, tiny_results, mirror):
+    """A host whose module is an http:// address (what github(...) and snakedeploy
+    give): the workflow parses, its jobs import the library fetched with their scripts
+    (never a local checkout), the numbers equal the direct run's, a rerun is a no-op and
+    an edited module makes exactly its users stale."""
+    repo = clone(tmp_path / "aeclust")
+    with open(repo / "workflow" / "scripts" / "aeclust" / "__init__.py", "a") as f:
+        f.write(IMPORT_PROBE)
+    folder = tmp_path / "host"
+    imports = tmp_path / "imports.txt"
+    results = "results/mnist/tiny"
+    with served(repo) as url:
+        host(folder, f"{url}/workflow/Snakefile", mirror)
+        env = {**host_env(), "AECLUST_TEST_IMPORTS": str(imports)}
+        run_host(folder, "--cores", "2", *(f"{results}/{t}" for t in URL_TARGETS), env=env)
+        for t in URL_TARGETS:
+            got, want = (json.loads((root / t).read_text()) for root in (folder / results, tiny_results))
+            got.pop("provenance", None), want.pop("provenance", None)
+            assert got == want, t
+        paths = {os.path.realpath(p) for p in imports.read_text().splitlines()}
+        assert paths and not any(p.startswith(str(tmp_path)) for p in paths), paths  # the fetched copy
+
+        def dry_run() -> dict[str, int]:
+            """Rule -> jobs a dry run would execute (the targets before --quiet's list)."""
+            args = (*(f"{results}/{t}" for t in URL_TARGETS), "-n", "--quiet", "rules")
+            out = run_host(folder, *args, env=host_env(), timeout=300).stdout
+            rows = [line.split() for line in out.splitlines()]
+            start = next((i for i, r in enumerate(rows) if r[:2] == ["job", "count"]), len(rows))
+            return {r[0]: int(r[1]) for r in rows[start:] if len(r) == 2 and r[1].isdigit() and r[0] != "total"}
+
+        assert dry_run() == {}  # a no-op: the tracked copies of the library did not move
+        metrics = repo / "workflow" / "scripts" / "aeclust" / "metrics.py"
+        metrics.write_text(metrics.read_text() + "\n# an edit\n")
+        assert dry_run() == {"align_clusters": len(URL_TARGETS)}  # only the rule that runs metrics.py
+
+
 @pytest.mark.e2e
 def test_snakedeploy_from_a_local_clone(tmp_path, mirror):
     """`snakedeploy deploy-workflow` works offline from a local clone except for one line:
@@ -190,9 +263,10 @@ def test_snakedeploy_from_a_local_clone(tmp_path, mirror):
     assert "train_autoencoder" in out and "rule all:" in out
 
 
-def test_snakedeploy_documented_in_readme():
-    """README says how to deploy with snakedeploy (or why it cannot be used offline)."""
-    readme = (REPO / "README.md").read_text()
-    assert "## Use it as a module" in readme and "snakedeploy deploy-workflow" in readme
-    block = readme.split("## Use it as a module", 1)[1]
-    assert "module aeclust:" in block and "use rule * from aeclust" in block
+def test_module_use_documented():
+    """docs/module.md (linked from the README) says how to use aeclust as a module, from a
+    URL and from a clone, and how to deploy with snakedeploy."""
+    assert "docs/module.md" in (REPO / "README.md").read_text()
+    doc = (REPO / "docs" / "module.md").read_text()
+    assert "snakedeploy deploy-workflow" in doc and "github(" in doc
+    assert "module aeclust:" in doc and "use rule * from aeclust" in doc

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 from aeclust import claims, methods, plots, study
-from aeclust.claims import HOLDS, OPPOSITE, UNCLEAR, UNTESTED
-from aeclust.intervals import mean_sd_ci
-from aeclust.summary import ON_TRAINING, compare, published_markdown, summary_document, summary_table, welch
+from aeclust.claims import HOLDS, OPPOSITE, UNCLEAR, UNTESTED, compare
+from aeclust.intervals import mean_sd_ci, welch
+from aeclust.summary import ON_TRAINING, published_markdown, summary_document, summary_table
 from conftest import REPO, TINY, snakemake
 from scipy import stats
 
@@ -195,13 +195,13 @@ def test_paired_designs_are_tested_paired():
 def test_study_numbers_only_for_the_study_design():
     cfg = lambda name: yaml.safe_load((REPO / "config" / name).read_text())  # noqa: E731
     default = cfg("config.yaml")
-    assert study.is_study_design(default["dataset"], default["subsets"])
+    assert study.design_differences(default["dataset"], default["subsets"]) == []
     for name in ("tiny.yaml", "full.yaml"):
         subsets = {
             k: {**default["subsets"][k], **cfg(name)["subsets"].get(k, {})} if isinstance(v, dict) else v
             for k, v in default["subsets"].items()
         }
-        assert not study.is_study_design("mnist", subsets), name
+        assert study.design_differences("mnist", subsets), name
     assert study.design_differences("fashion-mnist", default["subsets"]) == ["dataset fashion-mnist (the study: mnist)"]
 
     recs = study_like_records()
@@ -406,6 +406,35 @@ def test_method_ids_parsed_in_one_place():
     assert methods.describe("kmeans/ae_e20_pca32") == "K-Means on AE 20 epochs + PCA 32"
     with pytest.raises(ValueError, match="method id 'kmeans/ae20'"):
         methods.parse("kmeans/ae20")
+    for bad in ("kmeans/raw_pca8", "dbscan/raw", "kmeans/ae_e2_pca8_umap", "selflabel/classifier"):
+        with pytest.raises(ValueError, match="method id"):
+            methods.parse(bad)
+
+
+def test_wildcards_accept_exactly_the_method_grammar():
+    """The workflow's {algo}/{feat} wildcards (built from methods.WILDCARDS) accept the
+    ids parse() accepts, and the helpers split them the same way."""
+    import re
+
+    w = {k: re.compile(v) for k, v in methods.WILDCARDS.items()}
+    good = ["kmeans/raw", "gmm/raw_umap", "kmeans/ae_e20", "kmeans/ae_e20_pca32", "gmm/ae_e80_umap"]
+    good += ["selflabel/gmm_ae_e80_umap", "selflabel/kmeans_raw"]
+    bad = ["kmeans/raw_pca8", "dbscan/raw", "kmeans/ae_e2_pca8_umap", "kmeans/ae20", "selflabel/ae_e2"]
+    for method in good + bad:
+        algo, feat = method.split("/")
+        by_wildcards = bool(w["algo"].fullmatch(algo) and w["feat"].fullmatch(feat))
+        by_wildcards &= (algo == "selflabel") == (
+            "_" in feat and w["clustering"].fullmatch(feat.split("_")[0]) is not None
+        )
+        try:
+            methods.parse(method)
+            parsed = True
+        except ValueError:
+            parsed = False
+        assert by_wildcards == parsed == (method in good), method
+    assert methods.space("selflabel", "gmm_ae_e2_umap") == "ae_e2_umap" and methods.space("kmeans", "raw") == "raw"
+    assert methods.base_of("gmm_ae_e2_umap") == "ae_e2" and methods.base_of("raw_umap") == "raw"
+    assert w["base"].fullmatch("ae_e5") and not w["base"].fullmatch("ae_e5_umap")
 
 
 # ---- wording: a digit is MNIST's; anything else has classes (or no labels) -------------

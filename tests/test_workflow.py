@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from aeclust.imports import closure
 from conftest import MIRROR, REPO, TINY, dry_run_jobs, overlay, snakemake
 
 LIBRARY = REPO / "workflow" / "scripts" / "aeclust"
@@ -276,46 +277,14 @@ def _rules() -> dict[str, str]:
     return found
 
 
-def _aeclust_imports(path: Path) -> set[str]:
-    """Modules of aeclust that ``path`` imports (anywhere in it, also inside functions)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom):
-            parts = (node.module or "").split(".")
-            if node.level == 1 and path.parent == LIBRARY:  # from .x import / from . import x
-                found |= {parts[0]} if node.module else {a.name for a in node.names}
-            elif node.level == 0 and parts[0] == "aeclust":
-                found |= {parts[1]} if len(parts) > 1 else {a.name for a in node.names}
-        elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("aeclust.")}
-    return {m for m in found if (LIBRARY / f"{m}.py").exists()}
+def read_library(name: str) -> str | None:
+    path = LIBRARY / f"{name}.py"
+    return path.read_text() if path.is_file() else None
 
 
 def script_runs(script: Path) -> set[str]:
     """The library files a script runs: its aeclust imports, followed through the library."""
-    seen, todo = set(), list(_aeclust_imports(script))
-    while todo:
-        module = todo.pop()
-        if module not in seen:
-            seen.add(module)
-            todo += _aeclust_imports(LIBRARY / f"{module}.py")
-    return {f"{m}.py" for m in seen}
-
-
-def test_import_scanner_follows_the_library(tmp_path):
-    lib = tmp_path / "aeclust"
-    lib.mkdir()
-    (lib / "a.py").write_text("from .b import x\n")
-    (lib / "b.py").write_text("def f():\n    from . import c\n")
-    (lib / "c.py").write_text("import numpy\n")
-    script = tmp_path / "s.py"
-    script.write_text("from aeclust.a import y\nimport aeclust.c\n")
-    global LIBRARY
-    real, LIBRARY = LIBRARY, lib
-    try:
-        assert _aeclust_imports(script) == {"a", "c"} and script_runs(script) == {"a.py", "b.py", "c.py"}
-    finally:
-        LIBRARY = real
+    return {f"{m}.py" for m in closure(script.read_text(), read_library)}
 
 
 # download_dataset tracks none on purpose: how the bytes are fetched never makes the data stale.
@@ -351,6 +320,8 @@ denoise: {enabled: true}
 
 @pytest.mark.e2e
 def test_every_rule_tracks_what_its_script_runs(tmp_path):
+    """Each rule's code inputs, as Snakemake sees them, are what the rule's own script
+    imports (lib_for names the script of its rule, and no rule lacks code inputs)."""
     from imagegen import make_folder
 
     # the code inputs Snakemake really has, per rule: dry runs of the whole tiny DAG on
@@ -380,7 +351,7 @@ def test_every_rule_tracks_what_its_script_runs(tmp_path):
                     "missing": sorted(want - tracked[rule]),
                     "not run": sorted(tracked[rule] - want),
                 }
-    assert not wrong, f"code=lib(...) differs from what the scripts import: {wrong}"
+    assert not wrong, f"code=lib_for(...) differs from what the scripts import: {wrong}"
 
 
 # The target rules name what a run makes and run nothing themselves.
@@ -419,7 +390,7 @@ def test_every_rule_declares_log_threads_and_resources(tmp_path):
 
 
 def test_init_holds_no_code():
-    """lib() leaves __init__.py out; safe while it holds only the docstring and the version."""
+    """lib_for() leaves __init__.py out; safe while it holds only the docstring and the version."""
     body = ast.parse((LIBRARY / "__init__.py").read_text()).body
     assert [type(n).__name__ for n in body] == ["Expr", "Assign"]
     assert [t.id for t in body[1].targets] == ["__version__"]

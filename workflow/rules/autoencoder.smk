@@ -7,7 +7,7 @@ rule train_autoencoder:
     input:
         train=f"{R}/subsets/train_s{{seed}}.npz",
         previous=previous_ae_state,
-        code=lib("io.py", "models.py", "provenance.py", "runtime.py", "train.py"),
+        code=lib_for("train_autoencoder"),
     output:
         model=f"{R}/models/ae_e{{epochs}}_s{{seed}}.pt",
         settings=f"{R}/models/ae_e{{epochs}}_s{{seed}}.json",
@@ -25,8 +25,8 @@ rule train_autoencoder:
     # matrix products big enough for two threads and trains alone.
     threads: 1 if config["autoencoder"]["arch"] == "conv" else 2
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=mem_mb_of("train_autoencoder"),
+        runtime=runtime_of("train_autoencoder", lambda w: int(w.epochs)),
         gpu=gpus(),
     params:
         model=ae_settings(),
@@ -44,7 +44,7 @@ rule extract_embeddings:
         model=rules.train_autoencoder.output.model,
         cluster=f"{R}/subsets/cluster_s{{seed}}.npz",
         train=f"{R}/subsets/train_s{{seed}}.npz",
-        code=lib("io.py", "models.py", "runtime.py", "train.py"),
+        code=lib_for("extract_embeddings"),
     output:
         features=f"{R}/features/ae_e{{epochs}}_s{{seed}}.npz",
     log:
@@ -54,8 +54,8 @@ rule extract_embeddings:
     # one forward pass over the images: start-up dominates, a second thread would idle
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=15,
+        mem_mb=mem_mb_of("extract_embeddings"),
+        runtime=runtime_of("extract_embeddings"),
         gpu=gpus(),
     params:
         embed_train=config["autoencoder"]["embed_train"],

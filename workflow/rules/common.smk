@@ -1,34 +1,93 @@
 # Helpers shared by the workflow: config validation, paths, target lists, input
 # functions and wildcard constraints. The other .smk files hold only rules.
 import copy
+import functools
 import importlib.util
 import os
 import re
+import sys
 
 import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
-# Where the library's files are. Not workflow.source_path: for a local file, Snakemake 9
-# returns a copy in a per-invocation runtime cache (a new temporary folder each run), so
-# inputs named by it changed every run ("Set of input files has changed") and a no-op
-# rerun re-executed the whole DAG; and a job would find a cached, partial aeclust package
-# before the real one beside its script.
-_LIB = os.path.normpath(
-    os.path.join(str(workflow.current_basedir), "..", "scripts", "aeclust")
+# Where the library's files are, and how a rule's script finds them.
+#
+# A local workflow (a clone, or a module named by its path) reads them in place. Not
+# through workflow.source_path: for a local file, Snakemake 9 returns a copy in a
+# per-invocation runtime cache (a new temporary folder each run), so inputs named by it
+# changed every run ("Set of input files has changed") and a no-op rerun re-executed the
+# whole DAG; and a job would find a cached, partial aeclust package before the real one
+# beside its script.
+#
+# A workflow fetched from a URL (a module whose snakefile is `github(...)` or an http(s)
+# address, as snakedeploy writes it) has no folder to read. There the library goes the
+# way Snakemake's own sources go: each module a rule's script imports (and __init__.py) is
+# fetched through Snakemake's source cache, which lays it out as in the repository, so
+# that it lands beside the cached copy of the script; Snakemake puts that folder on the
+# script's sys.path, so the job imports it from there (no install into the rule's
+# environment, which a plain local run does not have). The source cache of a URL is a
+# new temporary folder each run, so the inputs that track the library are copies at a
+# fixed place under the working directory's .snakemake/ folder, rewritten only when a
+# module's text changes: a no-op rerun stays a no-op, an edited module makes its users
+# stale.
+_BASEDIR = workflow.current_basedir
+_LOCAL = bool(getattr(_BASEDIR, "is_local", False))
+_LIB = (
+    os.path.normpath(os.path.join(str(_BASEDIR), "..", "scripts", "aeclust"))
+    if _LOCAL
+    else None
 )
+_TRACKED = os.path.join(".snakemake", "aeclust-library")
+
+
+def _library_source(name):
+    """The local path of the library's file ``name`` (``io.py``), fetched when the
+    workflow comes from a URL; None when the library has no such file."""
+    if _LOCAL:
+        path = os.path.join(_LIB, name)
+        return path if os.path.isfile(path) else None
+    source = _BASEDIR.join(f"../scripts/aeclust/{name}")
+    if not workflow.sourcecache.exists(source):
+        return None
+    return workflow.sourcecache.get_path(source)
+
+
+def _tracked_path(name):
+    """The input path that tracks the library's file ``name`` (the file itself in a local
+    workflow, a copy at a fixed place in one fetched from a URL)."""
+    path = _library_source(name)
+    if _LOCAL:
+        return path
+    where = _BASEDIR.join(f"../scripts/aeclust/{name}").get_cache_path()
+    copy_path = os.path.join(_TRACKED, where)
+    with open(path, "rb") as f:
+        text = f.read()
+    if os.path.exists(copy_path):
+        with open(copy_path, "rb") as f:
+            if f.read() == text:
+                return copy_path
+    os.makedirs(os.path.dirname(copy_path), exist_ok=True)
+    with open(copy_path, "wb") as f:
+        f.write(text)
+    return copy_path
 
 
 def _library_module(name):
     """One torch-free module of the library, loaded from its file: parse time needs it
     before any job runs, and a host workflow need not have aeclust installed."""
-    path = os.path.join(_LIB, f"{name}.py")
+    path = _library_source(f"{name}.py")
+    if path is None:
+        raise WorkflowError(f"aeclust's library has no module {name}.py")
     spec = importlib.util.spec_from_file_location(f"_aeclust_{name}", path)
     lib_module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = lib_module  # dataclasses look their module up
     spec.loader.exec_module(lib_module)
     return lib_module
 
 
+# beside config.py, which loads it (fetched where the workflow comes from a URL)
+_library_source("discover.py")
 _CONFIG = _library_module("config")  # the loader: config/config.yaml, schema, checks
 _PARAMS = _library_module("params")  # rule params built from the loaded config
 _SCHEMA = "../schemas/config.schema.yaml"
@@ -121,23 +180,81 @@ DN = f"{R}/denoise"
 RATES = [_CONFIG.rate_label(r) for r in config["denoise"]["rates"]]
 
 
+# The method-id grammar is aeclust/methods.py's; the wildcards that spell method ids in
+# paths (clusters/{algo}/{feat}_s{seed}.npz) are built from it.
+_METHODS = _library_module("methods")
+METHOD_WILDCARDS = _METHODS.WILDCARDS
+
+
 wildcard_constraints:
     seed=r"\d+",
     epochs=r"\d+",
     n=r"\d+",
     rate=r"0\.\d+",
     # selflabel/{algo}_{feat}: the self-labeling stage's relabelling of clustering algo/feat
-    algo=r"kmeans|gmm|selflabel",
-    feat=r"((kmeans|gmm)_)?((raw|ae_e\d+)(_umap)?|ae_e\d+_pca\d+)",
-    base=r"raw|ae_e\d+",
+    algo=METHOD_WILDCARDS["algo"],
+    feat=METHOD_WILDCARDS["feat"],
+    base=METHOD_WILDCARDS["base"],
 
 
-def lib(*modules):
-    """Library modules that a rule's script runs, tracked as inputs: editing one makes
-    exactly the outputs of the rules that run it stale. Each list is the script's aeclust
-    imports, followed through the library (tests/test_workflow.py checks them).
-    __init__.py is left out: it holds only the version string."""
-    return [os.path.join(_LIB, m) for m in modules]
+_IMPORTS = _library_module("imports")
+
+
+@functools.cache
+def _module_text(name):
+    """The source of the library's module ``name`` (``io``), None when there is none."""
+    path = _library_source(f"{name}.py")
+    if path is None:
+        return None
+    with open(path) as f:
+        return f.read()
+
+
+def lib_for(script, tracked=True):
+    """The library modules that the rule script ``scripts/<script>.py`` runs, as inputs
+    of its rule: editing one makes exactly the outputs of the rules that run it stale.
+    They are the script's aeclust imports (module level and inside functions), followed
+    through the library (aeclust/imports.py). __init__.py is left out (it holds only the
+    version string), but fetched where the workflow comes from a URL: jobs import it.
+    ``tracked=False``: none (a rule whose code never makes its outputs stale), but
+    fetched all the same where the workflow comes from a URL."""
+    modules = _script_modules(script)
+    return list(modules) if tracked else []
+
+
+@functools.cache
+def _script_modules(script):
+    if _LOCAL:
+        path = os.path.join(str(_BASEDIR), "..", "scripts", f"{script}.py")
+    else:
+        path = workflow.sourcecache.get_path(_BASEDIR.join(f"../scripts/{script}.py"))
+        _library_source("__init__.py")
+    with open(path) as f:
+        modules = _IMPORTS.closure(f.read(), _module_text, filename=f"{script}.py")
+    return tuple(_tracked_path(f"{m}.py") for m in modules)
+
+
+_RESOURCES = _library_module("resources")
+
+
+def mem_mb_of(rule):
+    """A heavy rule's ``mem_mb``, from the size of its job's input files (Snakemake's
+    ``input.size_mb``): max(floor, base + factor x input MB), each rule's numbers in
+    aeclust/resources.py, where bench/scale.py checks them against measured peaks."""
+    return lambda wildcards, input: _RESOURCES.mem_mb(rule, input.size_mb)
+
+
+def runtime_of(rule, work=1):
+    """A heavy rule's ``runtime`` in minutes, from the size of its input files:
+    max(floor, minutes per input MB x input MB x ``work``), ``work`` being the epochs a
+    training job runs, a number or a function of the job's wildcards (aeclust/resources.py).
+    """
+
+    def minutes(wildcards, input):
+        epochs = work(wildcards) if callable(work) else work
+        return _RESOURCES.runtime(rule, input.size_mb, epochs)
+
+    return minutes
 
 
 def gpus():
@@ -201,7 +318,7 @@ def selflabel_space_input(wildcards):
         return feature_file(feat, wildcards.seed)
     if space == "raw":
         return feature_file("raw", wildcards.seed)
-    return feature_file(re.match(r"ae_e\d+", feat).group(0), wildcards.seed)
+    return feature_file(_METHODS.base_of(feat), wildcards.seed)
 
 
 def selflabel_settings():
@@ -229,7 +346,7 @@ def feature_file(feat, seed):
 def method_space(algo, feat):
     """The feature set a method's clusters are judged in: its own, or for a self-labeled
     method the one its source clustering used (selflabel/gmm_ae_e2_umap: ae_e2_umap)."""
-    return feat.split("_", 1)[1] if algo == "selflabel" else feat
+    return _METHODS.space(algo, feat)
 
 
 def features_input(wildcards):
@@ -347,7 +464,7 @@ def report_figures():
 
 
 def image_targets():
-    """A user's own images: internal criteria and what each cluster holds (rules/clusters.smk)."""
+    """A user's own images: internal criteria and what each cluster holds (rules/inspect.smk)."""
     if SOURCE == "idx":
         return []
     targets = [f"{R}/internal.csv", f"{R}/internal.md"]

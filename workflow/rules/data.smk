@@ -12,6 +12,10 @@ if SOURCE == "idx":
         Only what the files are (names, checksums) is a param. How they are fetched (mirrors,
         timeout, retries, the downloader's code) is not: the checksums fix the bytes, so a
         change in how they are fetched never invalidates anything."""
+        input:
+            # the downloader's code is not tracked (still fetched for the job when the
+            # workflow comes from a URL)
+            lib_for("download_dataset", tracked=False),
         output:
             idx_files(),
         log:
@@ -39,7 +43,7 @@ else:
         """
         input:
             image_source_files(),
-            code=lib("images.py", "io.py", "runtime.py"),
+            code=lib_for("import_images"),
         output:
             images=f"{DATA}/images.npz",
         log:
@@ -48,8 +52,8 @@ else:
             "../envs/aeclust.yaml"
         threads: 2
         resources:
-            mem_mb=4000,
-            runtime=30,
+            mem_mb=mem_mb_of("import_images"),
+            runtime=runtime_of("import_images"),
         params:
             name=DATASET,
             source={
@@ -77,9 +81,7 @@ rule make_subsets:
     spread over seeds covers which images a rerun of the study would draw."""
     input:
         unpack(dataset_input),
-        code=lib(
-            "idx.py", "images.py", "io.py", "preprocess.py", "runtime.py", "subsets.py"
-        ),
+        code=lib_for("make_subsets"),
     output:
         cluster=f"{R}/subsets/cluster_s{{seed}}.npz",
         train=f"{R}/subsets/train_s{{seed}}.npz",
@@ -89,8 +91,8 @@ rule make_subsets:
         "../envs/aeclust.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=mem_mb_of("make_subsets"),
+        runtime=runtime_of("make_subsets"),
     params:
         # subsets.deskew as it acts (a dataset may turn it off), not as it is written
         subsets=subsets_settings(),

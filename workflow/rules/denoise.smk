@@ -9,17 +9,7 @@ rule train_denoiser:
     every rate of one seed in one process (per-epoch checkpoints, resumable)."""
     input:
         train=f"{R}/subsets/train_s{{seed}}.npz",
-        code=lib(
-            "denoise.py",
-            "denoise_versions.py",
-            "io.py",
-            "models.py",
-            "noise.py",
-            "provenance.py",
-            "runtime.py",
-            "subsets.py",
-            "train.py",
-        ),
+        code=lib_for("train_denoiser"),
     output:
         model=expand(f"{DN}/models/p{{rate}}_s{{{{seed}}}}.pt", rate=RATES),
         settings=expand(f"{DN}/models/p{{rate}}_s{{{{seed}}}}.json", rate=RATES),
@@ -40,8 +30,8 @@ rule train_denoiser:
     # de-noiser is the same as when trained alone (docs/performance.md).
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=mem_mb_of("train_denoiser"),
+        runtime=runtime_of("train_denoiser", config["denoise"]["epochs"] * len(RATES)),
         gpu=gpus(),
     params:
         rates=config["denoise"]["rates"],
@@ -64,17 +54,7 @@ rule evaluate_denoiser:
         classifier=legibility_classifier(),
         eval=f"{R}/subsets/cluster_s{{seed}}.npz",
         train=f"{R}/subsets/train_s{{seed}}.npz",
-        code=lib(
-            "denoise.py",
-            "denoise_versions.py",
-            "io.py",
-            "models.py",
-            "noise.py",
-            "provenance.py",
-            "runtime.py",
-            "subsets.py",
-            "train.py",
-        ),
+        code=lib_for("evaluate_denoiser"),
     output:
         metrics=expand(f"{DN}/metrics/p{{rate}}_s{{{{seed}}}}.json", rate=RATES),
         examples=expand(f"{DN}/examples/p{{rate}}_s{{{{seed}}}}.npz", rate=RATES),
@@ -86,8 +66,8 @@ rule evaluate_denoiser:
         "../envs/aeclust.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=mem_mb_of("evaluate_denoiser"),
+        runtime=runtime_of("evaluate_denoiser"),
         gpu=gpus(),
     params:
         rates=config["denoise"]["rates"],
@@ -102,13 +82,7 @@ rule summarize_denoising:
     """denoising.csv / denoising.md: one row per noise rate, mean and sd over seeds."""
     input:
         metrics=expand(f"{DN}/metrics/p{{rate}}_s{{seed}}.json", rate=RATES, seed=SEEDS),
-        code=lib(
-            "denoise_report.py",
-            "denoise_versions.py",
-            "intervals.py",
-            "io.py",
-            "runtime.py",
-        ),
+        code=lib_for("summarize_denoising"),
     output:
         csv=report(
             f"{DN}/denoising.csv",
@@ -148,7 +122,7 @@ rule plot_denoising:
     input:
         table=rules.summarize_denoising.output.csv,
         examples=expand(f"{DN}/examples/p{{rate}}_s{SEEDS[0]}.npz", rate=RATES),
-        code=lib("denoise_versions.py", "io.py", "methods.py", "plots.py", "runtime.py"),
+        code=lib_for("plot_denoising"),
     output:
         examples=report(
             f"{DN}/figures/examples.png",

@@ -9,14 +9,7 @@ rule plot_accuracy:
     input:
         metrics=[f"{R}/metrics/{a}/{f}_s{s}.json" for a, f in methods() for s in SEEDS],
         classifier=expand(f"{R}/metrics/classifier_s{{seed}}.json", seed=SEEDS),
-        code=lib(
-            "denoise_versions.py",
-            "io.py",
-            "methods.py",
-            "plots.py",
-            "runtime.py",
-            "study.py",
-        ),
+        code=lib_for("plot_accuracy"),
     output:
         figure=report(
             f"{R}/figures/accuracy.png",
@@ -45,7 +38,7 @@ rule plot_training:
     """Training loss per epoch of the autoencoders of one epoch count, one line per seed."""
     input:
         loss=expand(f"{R}/models/ae_e{{{{epochs}}}}_s{{seed}}_loss.tsv", seed=SEEDS),
-        code=lib("denoise_versions.py", "io.py", "methods.py", "plots.py", "runtime.py"),
+        code=lib_for("plot_training"),
     output:
         figure=report(
             f"{R}/figures/training/ae_e{{epochs}}.png",
@@ -73,14 +66,7 @@ rule plot_embeddings:
     input:
         features=features_input,
         subset=f"{R}/subsets/cluster_s{{seed}}.npz",
-        code=lib(
-            "cluster.py",
-            "denoise_versions.py",
-            "io.py",
-            "methods.py",
-            "plots.py",
-            "runtime.py",
-        ),
+        code=lib_for("plot_embeddings"),
     output:
         figure=report(
             f"{R}/figures/embeddings/{{feat}}_s{{seed}}.png",
@@ -107,7 +93,7 @@ rule plot_samples:
     """The first images of each class (MNIST: digit) in the training subset."""
     input:
         train=f"{R}/subsets/train_s{SEEDS[0]}.npz",
-        code=lib("denoise_versions.py", "io.py", "methods.py", "plots.py", "runtime.py"),
+        code=lib_for("plot_samples"),
     output:
         figure=report(
             f"{R}/figures/samples.png",

@@ -10,7 +10,7 @@ rule selflabel:
         clusters=f"{R}/clusters/{{algo}}/{{feat}}_s{{seed}}.npz",
         images=f"{R}/subsets/cluster_s{{seed}}.npz",
         space=selflabel_space_input,
-        code=lib("augment.py", "io.py", "runtime.py", "selflabel.py", "train.py"),
+        code=lib_for("selflabel"),
     output:
         clusters=f"{R}/clusters/selflabel/{{algo}}_{{feat}}_s{{seed}}.npz",
     log:
@@ -18,13 +18,13 @@ rule selflabel:
     benchmark:
         f"{BENCH}/selflabel/{{algo}}_{{feat}}_s{{seed}}.tsv"
     wildcard_constraints:
-        algo=r"kmeans|gmm",  # a clustering, not a self-labeling of one
+        algo=METHOD_WILDCARDS["clustering"],  # a clustering, not a self-labeling of one
     conda:
         "../envs/aeclust.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=mem_mb_of("selflabel"),
+        runtime=runtime_of("selflabel"),
         gpu=gpus(),
     params:
         settings=selflabel_settings(),

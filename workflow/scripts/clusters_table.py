@@ -5,7 +5,7 @@ from aeclust.runtime import script_setup
 smk = snakemake  # noqa: F821
 log = script_setup(smk)
 
-from aeclust.internal import clusters_table
+from aeclust.clusters_csv import clusters_table
 from aeclust.io import load_npz, save_table
 
 p = smk.params

@@ -11,7 +11,7 @@ the interval contains zero. A number the study reported (one run) is *reproduced
 it lies inside our 95 % prediction interval for one new run, mean ± t(0.975, n-1) · sd ·
 sqrt(1 + 1/n): where a single run of our procedure would fall 95 % of the time.
 
-These verdicts apply only to the study's design (:func:`aeclust.study.is_study_design`);
+These verdicts apply only to the study's design (:func:`aeclust.study.design_differences` finds none);
 :func:`aeclust.summary.summary_document` leaves them out elsewhere.
 """
 
@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 
 from .denoise_versions import has_legibility
-from .intervals import interval, mean_sd_ci, paired, paired_from_differences
+from .intervals import interval, mean_sd_ci, paired, paired_from_differences, welch
 from .methods import describe, parse
 from .study import STUDY_ACCURACY
-from .summary import compare
 
 HOLDS = "holds"
 OPPOSITE = "does not hold: the data say the opposite"
@@ -53,6 +52,30 @@ class Claim:
     result: str  # our numbers, in a sentence
     verdict: str  # HOLDS, OPPOSITE, UNCLEAR, UNTESTED, NOT_RUN, or "reproduced" / "not reproduced: ..."
     tested: str = ""  # what exactly was compared in this run (one claim can be tested on several pairs)
+
+
+def compare(records: list[dict], a: str, b: str, key: str = "accuracy", paired_by_seed: bool = False) -> dict:
+    """Method ``b`` against ``a`` over seeds: difference (b - a), p-value and the 95 % interval
+    of the difference (``ci_low``, ``ci_high``; NaN with fewer than 2 seeds), ``test`` naming it.
+
+    ``paired_by_seed=False``: Welch's t (independent samples). ``True``: paired t on the
+    per-seed differences, for designs where a seed's two values share its randomness (the
+    same initialisation, shuffles, embeddings or noise); only seeds present in both count."""
+    if paired_by_seed:
+        return paired(
+            {r["seed"]: r[key] for r in records if r["method"] == a},
+            {r["seed"]: r[key] for r in records if r["method"] == b},
+        )
+    x = [r[key] for r in records if r["method"] == a]
+    y = [r[key] for r in records if r["method"] == b]
+    return welch(
+        np.mean(x),
+        np.std(x, ddof=1) if len(x) > 1 else 0.0,
+        len(x),
+        np.mean(y),
+        np.std(y, ddof=1) if len(y) > 1 else 0.0,
+        len(y),
+    )
 
 
 def verdict_of(cmp: dict) -> str:

@@ -1,4 +1,4 @@
-"""Feature sets and clustering: pixels, PCA, K-Means.
+"""Feature sets and clustering: pixels, PCA, K-Means, Gaussian mixtures.
 
 scikit-learn (about 1 s to import, most of a small job's time) is imported by the
 functions that run it: jobs that only read features (load_features) do without it.
@@ -6,7 +6,12 @@ functions that run it: jobs that only read features (load_features) do without i
 
 from __future__ import annotations
 
+import logging
+import warnings
+
 import numpy as np
+
+log = logging.getLogger("aeclust")
 
 
 def pixels(images: np.ndarray) -> np.ndarray:
@@ -37,6 +42,38 @@ def kmeans(features: np.ndarray, k: int, n_init: int, max_iter: int, seed: int) 
     km = KMeans(n_clusters=k, n_init=n_init, max_iter=max_iter, random_state=seed)
     assignments = km.fit_predict(features)
     return assignments.astype(np.int64), float(km.inertia_)
+
+
+def gmm(
+    features: np.ndarray, k: int, covariance_type: str, n_init: int, max_iter: int, seed: int
+) -> tuple[np.ndarray, dict[str, float], np.ndarray]:
+    """Gaussian mixture (EM from a k-means start, best likelihood of ``n_init``), as N2D
+    fits it on a UMAP manifold.
+
+    Returns (cluster ids, fit statistics: mean log-likelihood per sample, converged,
+    iterations; each sample's confidence: the posterior probability of its component).
+    Choosing among the restarts by likelihood never looks at the labels.
+    """
+    if len(features) < k:
+        raise ValueError(f"kmeans.k: {k} components for {len(features)} images (allowed: 2..{len(features)})")
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+
+    model = GaussianMixture(
+        n_components=k, covariance_type=covariance_type, n_init=n_init, max_iter=max_iter, random_state=seed
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        assignments = model.fit_predict(np.asarray(features, dtype=np.float64))
+    for w in caught:
+        log.warning("GaussianMixture: %s", w.message)
+    stats = {
+        "log_likelihood": float(model.lower_bound_),
+        "converged": bool(model.converged_),
+        "iterations": int(model.n_iter_),
+    }
+    confidence = model.predict_proba(np.asarray(features, dtype=np.float64)).max(axis=1).astype(np.float32)
+    return assignments.astype(np.int64), stats, confidence
 
 
 def load_features(path) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Read and write IDX files, the format MNIST and Fashion-MNIST ship in.
+"""Read IDX files, the format MNIST and Fashion-MNIST ship in.
 
 An IDX file is a 4-byte magic number ``0x00 0x00 TYPE NDIM``, then NDIM big-endian
 uint32 dimension sizes, then the values in C order (big-endian for multi-byte types).
@@ -21,7 +21,6 @@ DTYPES: dict[int, np.dtype] = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
-_CODES: dict[np.dtype, int] = {dt.newbyteorder("="): code for code, dt in DTYPES.items()}
 
 IMAGE_SHAPE = (28, 28)
 N_CLASSES = 10
@@ -74,21 +73,6 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     except OSError as e:
         raise IdxError(f"{path}: cannot read: {e.strerror or e}") from e
     return data.reshape(shape).astype(dtype.newbyteorder("="), copy=False)
-
-
-def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
-    """Write ``array`` as an IDX file (its dtype must be one IDX supports)."""
-    array = np.asarray(array)
-    native = array.dtype.newbyteorder("=")
-    if native not in _CODES:
-        raise IdxError(f"{path}: dtype {array.dtype} has no IDX type code")
-    if not 1 <= array.ndim <= 255:
-        raise IdxError(f"{path}: {array.ndim} dimensions (IDX allows 1..255)")
-    code = _CODES[native]
-    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
-    with open(path, "wb") as f:
-        f.write(header)
-        f.write(np.ascontiguousarray(array, dtype=DTYPES[code]).tobytes())
 
 
 def _expect(path: str | os.PathLike, array: np.ndarray, what: str, shape: tuple[int | None, ...]) -> None:

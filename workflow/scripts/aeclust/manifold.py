@@ -1,9 +1,9 @@
-"""N2D's second half: a UMAP manifold of a feature set, and Gaussian-mixture clustering.
+"""N2D's manifold: a UMAP embedding of a feature set.
 
 McConville et al. (N2D) cluster autoencoder embeddings by first learning a UMAP
 manifold of them (few dimensions, ``min_dist=0`` so clusters pack tightly) and then
-fitting a Gaussian mixture. Both steps here take plain float arrays, so they run on
-any feature set (pixels, embeddings, PCA of embeddings).
+fitting a Gaussian mixture (:func:`aeclust.cluster.gmm`). The embedding takes plain
+float arrays, so it runs on any feature set (pixels, embeddings, PCA of embeddings).
 """
 
 from __future__ import annotations
@@ -89,40 +89,3 @@ def embed_umap(
         raise ValueError(f"UMAP produced non-finite coordinates for {n} samples (duplicate-heavy input?)")
     return embedding
 
-
-def gmm(
-    features: np.ndarray, k: int, covariance_type: str, n_init: int, max_iter: int, seed: int
-) -> tuple[np.ndarray, dict[str, float]]:
-    """Gaussian mixture (EM from a k-means start, best likelihood of ``n_init``).
-
-    Returns (cluster ids, fit statistics: mean log-likelihood per sample, converged, iterations).
-    Choosing among the restarts by likelihood never looks at the labels.
-    """
-    assignments, stats, _ = gmm_with_confidence(features, k, covariance_type, n_init, max_iter, seed)
-    return assignments, stats
-
-
-def gmm_with_confidence(
-    features: np.ndarray, k: int, covariance_type: str, n_init: int, max_iter: int, seed: int
-) -> tuple[np.ndarray, dict[str, float], np.ndarray]:
-    """:func:`gmm`, plus each sample's confidence: the posterior probability of its component."""
-    if len(features) < k:
-        raise ValueError(f"kmeans.k: {k} components for {len(features)} images (allowed: 2..{len(features)})")
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.mixture import GaussianMixture
-
-    model = GaussianMixture(
-        n_components=k, covariance_type=covariance_type, n_init=n_init, max_iter=max_iter, random_state=seed
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        assignments = model.fit_predict(np.asarray(features, dtype=np.float64))
-    for w in caught:
-        log.warning("GaussianMixture: %s", w.message)
-    stats = {
-        "log_likelihood": float(model.lower_bound_),
-        "converged": bool(model.converged_),
-        "iterations": int(model.n_iter_),
-    }
-    confidence = model.predict_proba(np.asarray(features, dtype=np.float64)).max(axis=1).astype(np.float32)
-    return assignments.astype(np.int64), stats, confidence

@@ -1,4 +1,4 @@
-"""What the original study reported (../shared/seed/study.md), and when its numbers apply.
+"""What the original study reported (its sections 1-3), and when its numbers apply.
 
 Stdlib only: the workflow loads this file by path at parse time (common.smk) to decide
 whether an experiment is the study's design.
@@ -42,10 +42,6 @@ def _count(subset: dict) -> str:
         if per_class is None
         else f"{per_class} per digit of split {subset['split']}"
     )
-
-
-def is_study_design(dataset: str, subsets: dict) -> bool:
-    return not design_differences(dataset, subsets)
 
 
 def absent_line(differences: list[str], what: str = "The study's numbers and the verdicts on its claims") -> str:

@@ -2,7 +2,7 @@
 summary document (summary.md) that rule summarize writes.
 
 The study's numbers (its column, the "reproduced" verdicts) appear only when the
-experiment is the study's design (:func:`aeclust.study.is_study_design`); elsewhere one
+experiment is the study's design (:func:`aeclust.study.design_differences` finds none); elsewhere one
 line says why they are absent.
 """
 
@@ -11,11 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .intervals import mean_sd_ci, paired, welch
+from .claims import check_claims, claims_markdown
+from .intervals import mean_sd_ci
 from .methods import CLASSIFIER, describe
 from .study import STUDY_ACCURACY, absent_line
-
-__all__ = ["compare", "summary_table", "summary_markdown", "published_markdown", "summary_document", "welch"]
 
 # The classifier's label where it is scored on the images it was trained on.
 ON_TRAINING = "supervised MLP, scored on its own training images (training accuracy, not a result)"
@@ -60,30 +59,6 @@ def summary_table(
             row["study_in_pi"] = bool(inside) if method in study and len(rs) > 1 else None
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def compare(records: list[dict], a: str, b: str, key: str = "accuracy", paired_by_seed: bool = False) -> dict:
-    """Method ``b`` against ``a`` over seeds: difference (b - a), p-value and the 95 % interval
-    of the difference (``ci_low``, ``ci_high``; NaN with fewer than 2 seeds), ``test`` naming it.
-
-    ``paired_by_seed=False``: Welch's t (independent samples). ``True``: paired t on the
-    per-seed differences, for designs where a seed's two values share its randomness (the
-    same initialisation, shuffles, embeddings or noise); only seeds present in both count."""
-    if paired_by_seed:
-        return paired(
-            {r["seed"]: r[key] for r in records if r["method"] == a},
-            {r["seed"]: r[key] for r in records if r["method"] == b},
-        )
-    x = [r[key] for r in records if r["method"] == a]
-    y = [r[key] for r in records if r["method"] == b]
-    return welch(
-        np.mean(x),
-        np.std(x, ddof=1) if len(x) > 1 else 0.0,
-        len(x),
-        np.mean(y),
-        np.std(y, ddof=1) if len(y) > 1 else 0.0,
-        len(y),
-    )
 
 
 def _fmt(row: pd.Series, key: str) -> str:
@@ -192,8 +167,6 @@ def summary_document(
 ) -> tuple[pd.DataFrame, str, list]:
     """summary.csv's table, summary.md's text and the claims checked (empty where the
     experiment is not the study's design: ``differences`` lists how it differs)."""
-    from .claims import check_claims, claims_markdown  # claims builds on this module
-
     design = not differences
     table = summary_table(records, dataset, design, classifier_on_training)
     parts = [summary_markdown(table, dataset, seeds, differences)]

@@ -8,7 +8,7 @@ rule clusters_table:
     input:
         clusters=[f"{R}/clusters/{a}/{f}_s{s}.npz" for a, f in methods() for s in SEEDS],
         subsets=expand(f"{R}/subsets/cluster_s{{seed}}.npz", seed=SEEDS),
-        code=lib("internal.py", "intervals.py", "io.py", "methods.py", "runtime.py"),
+        code=lib_for("clusters_table"),
     output:
         table=report(
             f"{R}/clusters.csv",
@@ -40,14 +40,7 @@ rule internal_criteria:
             feature_file(method_space(a, f), s) for a, f in methods() for s in SEEDS
         ],
         data=f"{DATA}/images.npz",
-        code=lib(
-            "cluster.py",
-            "internal.py",
-            "intervals.py",
-            "io.py",
-            "methods.py",
-            "runtime.py",
-        ),
+        code=lib_for("internal_criteria"),
     output:
         csv=report(
             f"{R}/internal.csv",
@@ -89,17 +82,7 @@ rule plot_cluster_grid:
         clusters=f"{R}/clusters/{{algo}}/{{feat}}_s{SEEDS[0]}.npz",
         features=lambda w: feature_file(method_space(w.algo, w.feat), SEEDS[0]),
         subset=f"{R}/subsets/cluster_s{SEEDS[0]}.npz",
-        code=lib(
-            "cluster.py",
-            "denoise_versions.py",
-            "gallery.py",
-            "internal.py",
-            "intervals.py",
-            "io.py",
-            "methods.py",
-            "plots.py",
-            "runtime.py",
-        ),
+        code=lib_for("plot_cluster_grid"),
     output:
         figure=report(
             f"{R}/figures/clusters/{{algo}}_{{feat}}.png",

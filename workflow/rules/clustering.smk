@@ -1,12 +1,12 @@
-# Clustering: PCA, K-Means, alignment of clusters to digits, the PCA sweep, the
-# supervised reference, figures and the summary table.
+# Clustering and its scores: PCA, K-Means, Gaussian mixtures, alignment of clusters to
+# classes, the PCA sweep, the supervised reference, confusion matrices and the summary.
 
 
 rule reduce_pca:
     """PCA of one seed's embeddings to n components."""
     input:
         features=f"{R}/features/ae_e{{epochs}}_s{{seed}}.npz",
-        code=lib("cluster.py", "io.py", "runtime.py"),
+        code=lib_for("reduce_pca"),
     output:
         features=f"{R}/features/ae_e{{epochs}}_pca{{n}}_s{{seed}}.npz",
     log:
@@ -15,8 +15,8 @@ rule reduce_pca:
         "../envs/aeclust.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=mem_mb_of("reduce_pca"),
+        runtime=runtime_of("reduce_pca"),
     script:
         "../scripts/reduce_pca.py"
 
@@ -25,7 +25,7 @@ rule cluster_kmeans:
     """K-Means (k-means++, best of n_init) on one feature set and seed."""
     input:
         features=features_input,
-        code=lib("cluster.py", "io.py", "runtime.py"),
+        code=lib_for("cluster_kmeans"),
     output:
         clusters=f"{R}/clusters/kmeans/{{feat}}_s{{seed}}.npz",
     log:
@@ -36,8 +36,8 @@ rule cluster_kmeans:
         "../envs/aeclust.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=mem_mb_of("cluster_kmeans"),
+        runtime=runtime_of("cluster_kmeans"),
     params:
         k=config["kmeans"]["k"],
         n_init=config["kmeans"]["n_init"],
@@ -46,11 +46,37 @@ rule cluster_kmeans:
         "../scripts/cluster_kmeans.py"
 
 
+rule cluster_gmm:
+    """Gaussian mixture (EM from k-means, best likelihood of n_init) on one feature set and seed."""
+    input:
+        features=features_input,
+        code=lib_for("cluster_gmm"),
+    output:
+        clusters=f"{R}/clusters/gmm/{{feat}}_s{{seed}}.npz",
+    log:
+        f"{LOGS}/cluster_gmm/{{feat}}_s{{seed}}.log",
+    benchmark:
+        f"{BENCH}/cluster_gmm/{{feat}}_s{{seed}}.tsv"
+    conda:
+        "../envs/aeclust.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_of("cluster_gmm"),
+        runtime=runtime_of("cluster_gmm"),
+    params:
+        k=config["kmeans"]["k"],
+        covariance_type=config["gmm"]["covariance_type"],
+        n_init=config["gmm"]["n_init"],
+        max_iter=config["gmm"]["max_iter"],
+    script:
+        "../scripts/cluster_gmm.py"
+
+
 rule align_clusters:
     """Hungarian matching of cluster ids to digits; aligned confusion matrix and metrics."""
     input:
         clusters=f"{R}/clusters/{{algo}}/{{feat}}_s{{seed}}.npz",
-        code=lib("io.py", "metrics.py", "provenance.py", "runtime.py"),
+        code=lib_for("align_clusters"),
     output:
         metrics=f"{R}/metrics/{{algo}}/{{feat}}_s{{seed}}.json",
         confusion=f"{R}/metrics/{{algo}}/{{feat}}_s{{seed}}_confusion.csv",
@@ -70,15 +96,7 @@ rule pca_sweep:
     """Accuracy against PCA component count, over seeds (the study picked 32 by trials)."""
     input:
         features=expand(f"{R}/features/ae_e{sweep_epochs()}_s{{seed}}.npz", seed=SEEDS),
-        code=lib(
-            "cluster.py",
-            "denoise_versions.py",
-            "io.py",
-            "methods.py",
-            "metrics.py",
-            "plots.py",
-            "runtime.py",
-        ),
+        code=lib_for("pca_sweep"),
     output:
         table=report(
             f"{R}/pca_sweep.csv",
@@ -118,7 +136,7 @@ rule train_classifier:
     input:
         train=f"{R}/subsets/train_s{{seed}}.npz",
         cluster=f"{R}/subsets/cluster_s{{seed}}.npz",
-        code=lib("io.py", "models.py", "provenance.py", "runtime.py", "train.py"),
+        code=lib_for("train_classifier"),
     output:
         model=f"{R}/models/classifier_s{{seed}}.pt",
         metrics=f"{R}/metrics/classifier_s{{seed}}.json",
@@ -130,8 +148,8 @@ rule train_classifier:
         "../envs/aeclust.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=mem_mb_of("train_classifier"),
+        runtime=runtime_of("train_classifier", config["classifier"]["epochs"]),
         gpu=gpus(),
     params:
         model={"kind": "classifier", "hidden": config["classifier"]["hidden"]},
@@ -153,7 +171,7 @@ rule plot_confusion:
             f"{R}/metrics/{{{{algo}}}}/{{{{feat}}}}_s{{seed}}_confusion.csv",
             seed=SEEDS,
         ),
-        code=lib("denoise_versions.py", "io.py", "methods.py", "plots.py", "runtime.py"),
+        code=lib_for("plot_confusion"),
     output:
         figure=report(
             f"{R}/figures/confusion/{{algo}}_{{feat}}.png",
@@ -183,16 +201,7 @@ rule summarize:
         classifier=expand(f"{R}/metrics/classifier_s{{seed}}.json", seed=SEEDS),
         sweep=f"{R}/pca_sweep.csv",
         denoising=denoising_table(),
-        code=lib(
-            "claims.py",
-            "denoise_versions.py",
-            "intervals.py",
-            "io.py",
-            "methods.py",
-            "runtime.py",
-            "study.py",
-            "summary.py",
-        ),
+        code=lib_for("summarize"),
     output:
         csv=report(
             f"{R}/summary.csv",
