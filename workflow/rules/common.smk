@@ -136,7 +136,7 @@ def _cap_cores_at_machine():
     """A local run uses at most this machine's cores, whatever `--cores` says.
 
     `snakemake --cores 4` on 2 cores ran two 2-thread trainings at once, each at a
-    fifth of the speed it has alone (PITFALLS.md): the cores Snakemake hands out are
+    fifth of the speed it has alone (measured on the conv autoencoder): the cores Snakemake hands out are
     capped here, so a 2-thread network job runs alone and 1-thread jobs run two at a
     time. Cluster submission is left alone: there `--jobs` sets nodes, and Snakemake
     itself does not limit cores locally when nodes are set; nor are jobs running on a
