@@ -235,6 +235,16 @@ def bench_rows(snap: dict) -> str:
     return table(["metric", "value", "note"], rows, "lrl")
 
 
+def scale_table(snap: dict, part: str) -> str:
+    """docs/scaling.md's tables, as ``bench/scale.py --markdown`` prints them from its snapshot."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_bench_scale", REPO / "bench" / "scale.py")
+    scale = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scale)
+    return scale.tables(snap)[part] + "\n"
+
+
 # ---------------------------------------------------------------------------- registry
 
 
@@ -250,6 +260,9 @@ TABLES = {
     "tried": lambda s: tried(s["tried"]),
     "bench-xeon.rows": lambda s: bench_rows(s["bench-xeon"]),
     "bench-epyc.rows": lambda s: bench_rows(s["bench-epyc"]),
+    "scale.runs": lambda s: scale_table(s["scale"], "runs"),
+    "scale.growth": lambda s: scale_table(s["scale"], "growth"),
+    "scale.projection": lambda s: scale_table(s["scale"], "projection"),
 }
 
 
