@@ -453,3 +453,23 @@ def test_snakemake_refuses_an_empty_folder_before_any_job(tmp_path):
     shown = proc.stdout + proc.stderr
     assert f"config error at datasets/shapes/path: {tmp_path / 'empty'} holds no image files" in shown
     assert "kmeans/k" not in shown and not (tmp_path / "results").exists()
+
+
+def test_folder_state_changes_when_an_image_is_replaced_in_place(tmp_path):
+    """Overwriting an image keeps the folder's own time; the state digest still changes."""
+    import os
+
+    from aeclust.discover import discover
+
+    folder = tmp_path / "imgs"
+    (folder / "a").mkdir(parents=True)
+    img = folder / "a" / "x.png"
+    img.write_bytes(b"one")
+    (folder / "a" / "y.png").write_bytes(b"two")
+    before = discover(folder).state()
+    assert discover(folder).state() == before  # stable while nothing changes
+    folder_time = os.stat(folder / "a").st_mtime_ns
+    img.write_bytes(b"three")  # replaced in place: same name, other bytes
+    os.utime(img, ns=(folder_time + 10**9, folder_time + 10**9))
+    assert os.stat(folder / "a").st_mtime_ns == folder_time
+    assert discover(folder).state() != before

@@ -696,9 +696,11 @@ def test_changed_images_are_not_resumed(tmp_path):
     proc = _start(tmp_path, "--cores", "2", target, configfile=config)
     os.kill(_held_job(models, "ae_e2_s0", proc), signal.SIGKILL)
     assert _finish(proc) != 0 and (models / "ae_e2_s0.pt.resume").exists()
-    time.sleep(1)  # newer modification times for the changed folder
-    shutil.rmtree(tmp_path / "shapes")  # the user replaces the folder's images (same names, other pixels)
+    time.sleep(1)  # newer modification times for the changed files
+    folders = {d: d.stat().st_mtime_ns for d in (tmp_path / "shapes").rglob("*") if d.is_dir()}
+    # the user overwrites the images in place (same names, other pixels): no folder's own time changes
     make_folder(tmp_path / "shapes", per_class=40, corrupt=False, seed=1)
+    assert folders == {d: d.stat().st_mtime_ns for d in folders}
 
     snakemake(tmp_path, "--cores", "2", "--rerun-incomplete", target, configfile=config)
     log = _last_job_log(models.parent / "logs" / "train_autoencoder" / "e2_s0.log")

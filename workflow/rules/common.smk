@@ -277,6 +277,14 @@ def image_source_files():
     return files
 
 
+def image_folder_state():
+    """A digest of the image folder's files (names, sizes, modification times): a params
+    value of import_images, so images replaced in place, which leave the folder's own time
+    unchanged, still reimport the folder. None for an array or IDX source."""
+    found = _CONFIG.find_images(DS) if SOURCE == "folder" else None
+    return found.state() if found is not None else None
+
+
 def dataset_input(wildcards):
     """What make_subsets draws from: the IDX files, or the normalised images file."""
     if SOURCE == "idx":

@@ -56,6 +56,7 @@ else:
             runtime=runtime_of("import_images"),
         params:
             name=DATASET,
+            files=image_folder_state(),
             source={
                 k: DS.get(k)
                 for k in (

@@ -11,6 +11,7 @@ Standard library only: the workflow loads this file by its path at parse time (a
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,16 @@ class Found:
     def flat(self) -> int:
         """How many image files lie directly in the folder (in no sub-folder)."""
         return sum(len(f.parts) == 1 for f in self.files)
+
+    def state(self) -> str:
+        """A digest of what the folder holds now: each image file's relative path, size and
+        modification time. Images replaced in place leave the folder's own time unchanged, so
+        the workflow compares this instead (a changed digest reimports the folder)."""
+        h = hashlib.sha256()
+        for rel, path in zip(self.files, self.paths):
+            st = path.stat()
+            h.update(f"{rel.as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        return h.hexdigest()[:16]
 
     def skipped_note(self) -> str:
         """One line on the skipped links, empty when there are none."""
