@@ -88,4 +88,3 @@ def embed_umap(
     if not np.isfinite(embedding).all():
         raise ValueError(f"UMAP produced non-finite coordinates for {n} samples (duplicate-heavy input?)")
     return embedding
-
