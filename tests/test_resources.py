@@ -62,3 +62,12 @@ def test_every_heavy_rule_uses_its_own_formula():
                 used[m.group(1)] = names
     assert used.keys() == HEAVY == resources.RULES.keys(), used
     assert all(names == {rule} for rule, names in used.items()), used
+
+
+def test_each_attempt_asks_for_more_time():
+    """A resubmitted job (profiles/slurm retries once) gets its runtime times the attempt,
+    small inputs and large; memory does not change with the attempt."""
+    for size in (1.0, 5000.0):
+        first = resources.runtime("train_autoencoder", size, 20)
+        assert resources.runtime("train_autoencoder", size, 20, attempt=2) == 2 * first
+    assert resources.runtime("selflabel", 1.0, attempt=1) == resources.need("selflabel").floor_min

@@ -99,12 +99,11 @@ def test_profile_names_every_network_rule():
     for rule in NETWORK_RULES:
         assert re.search(rf"^\s*(# )?\s*{rule}:", text, re.M), f"profiles/slurm names no {rule}"
         assert example.get(rule, {}).get("gpu") == 1 and example[rule].get("slurm_partition") == "gpu", rule
-    # a job that resumes from its checkpoints gets more time on each attempt, from what it declares
+    # a job that resumes from its checkpoints keeps the runtime its rule computes (which grows
+    # with each attempt, tests/test_resources.py): the profile does not replace it
     for rule in resuming_rules():
-        runtime = active.get(rule, {}).get("runtime")
-        assert isinstance(runtime, str) and "attempt" in runtime, f"{rule}: no runtime growing with attempt"
-        first, second = (eval(runtime, {}, {"attempt": a}) for a in (1, 2))  # how Snakemake reads it
-        assert first == _declared_runtime(rule) and second == 2 * first, (rule, runtime)
+        assert "runtime" not in ((active or {}).get(rule) or {}), f"profiles/slurm replaces {rule}'s computed runtime"
+        assert _declared_runtime(rule) > 0
     docs = (REPO / "docs" / "cluster.md").read_text()
     gpus = docs.split("### GPUs", 1)[1].split("\n### ", 1)[0]
     assert all(f"`{rule}`" in gpus for rule in NETWORK_RULES), gpus

@@ -248,11 +248,13 @@ def runtime_of(rule, work=1):
     """A heavy rule's ``runtime`` in minutes, from the size of its input files:
     max(floor, minutes per input MB x input MB x ``work``), ``work`` being the epochs a
     training job runs, a number or a function of the job's wildcards (aeclust/resources.py).
+    Each retry (`--retries`, as profiles/slurm sets) gets that much more time: a training job
+    resumes from its last epoch's checkpoint, so a job stopped at its limit finishes.
     """
 
-    def minutes(wildcards, input):
+    def minutes(wildcards, input, attempt):
         epochs = work(wildcards) if callable(work) else work
-        return _RESOURCES.runtime(rule, input.size_mb, epochs)
+        return _RESOURCES.runtime(rule, input.size_mb, epochs, attempt)
 
     return minutes
 

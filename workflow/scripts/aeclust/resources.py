@@ -72,8 +72,9 @@ def mem_mb(rule: str, input_mb: float) -> int:
     return max(n.floor_mb, math.ceil(n.base_mb + n.mb_per_input_mb * max(0.0, input_mb)))
 
 
-def runtime(rule: str, input_mb: float, work: float = 1) -> int:
+def runtime(rule: str, input_mb: float, work: float = 1, attempt: int = 1) -> int:
     """Minutes to ask for a job of ``rule`` whose input files take ``input_mb`` MB
-    (``work``: the epochs a training job runs, 1 otherwise)."""
+    (``work``: the epochs a training job runs, 1 otherwise), times the ``attempt``: a
+    resubmitted job (a training job resumes from its last checkpoint) gets more time each try."""
     n = need(rule)
-    return max(n.floor_min, math.ceil(n.min_per_input_mb * max(0.0, input_mb) * max(1, work)))
+    return max(n.floor_min, math.ceil(n.min_per_input_mb * max(0.0, input_mb) * max(1, work))) * max(1, attempt)
