@@ -463,7 +463,8 @@ def advice(job: dict, g: dict, n: int) -> tuple[str, int, int]:
 def declared_projection(results: dict, tree: Path, epochs: int) -> dict:
     """What the workflow would declare for each job at 1M and 10M images, where its resources
     follow the input size (``aeclust/resources.py`` of the measured commit): the job's input
-    size projected along the straight line through the two largest N."""
+    size projected along the straight line through the two largest N. The other rules
+    declare fixed numbers, those measured at the largest N (the projection table's "fixed")."""
     import importlib.util
 
     path = tree / "workflow" / "scripts" / "aeclust" / "resources.py"
@@ -596,11 +597,15 @@ def projection_table(results: dict, markdown: bool = True) -> str:
         where_1m = advice(job, row, PROJECT[0])
         where, ask_mem, ask_rt = advice(job, row, PROJECT[-1])
         d = declared.get(name, {}).get(str(PROJECT[-1]))
+        fixed = "" if d else " (fixed)"
+        d = d or {"mem_mb": job["mem_mb"], "runtime": job["runtime_min"]}  # a rule's own numbers
         verdict = "-"
-        if d:
+        if d["mem_mb"] is not None and d["runtime"] is not None:
             peak, secs = row["peak_mb"]["projected"][str(PROJECT[-1])], row["wall_s"]["projected"][str(PROJECT[-1])]
             low = [w for w, ok in (("memory", d["mem_mb"] > peak), ("time", d["runtime"] * 60 > secs)) if not ok]
-            verdict = f"{d['mem_mb']}, {d['runtime']}: " + ("OK" if not low else "TOO LOW (" + ", ".join(low) + ")")
+            verdict = f"{d['mem_mb']}, {d['runtime']}{fixed}: " + (
+                "OK" if not low else "TOO LOW (" + ", ".join(low) + ")"
+            )
         rows.append(
             [
                 name,
@@ -617,8 +622,6 @@ def projection_table(results: dict, markdown: bool = True) -> str:
         )
     header = ["job", "time 1M", "memory 1M", "1M: where", "time 10M", "memory 10M", "10M: where"]
     header += ["ask mem_mb", "ask runtime", "declared at 10M (mem_mb, runtime)"]
-    if not declared:  # the measured commit's resources do not follow the input size
-        header, rows = header[:-1], [r[:-1] for r in rows]
     return "\n".join(_table(header, rows, markdown))
 
 
