@@ -315,3 +315,9 @@ def test_key_path_and_rate_label():
 def test_merge_lays_mappings_into_mappings():
     base = {"a": {"b": 1, "c": 2}, "d": None}
     assert cfgmod.merge(base, {"a": {"c": 3}, "d": {"e": 4}}) == {"a": {"b": 1, "c": 3}, "d": {"e": 4}}
+
+
+def test_selflabel_sources_are_the_from_list_as_pairs():
+    cfg = {"selflabel": {"enabled": True, "from": ["gmm/ae_e80_umap", "kmeans/raw"]}}
+    assert cfgmod.selflabel_sources(cfg) == [("gmm", "ae_e80_umap"), ("kmeans", "raw")]
+    assert cfgmod.selflabel_sources({"selflabel": {"enabled": False, "from": ["kmeans/raw"]}}) == []

@@ -315,8 +315,7 @@ def methods():
 def selflabel_sources():
     """The clusterings the self-labeling stage relabels (config selflabel.from, each a
     clustering of this config: the loader checked it), as (algo, feat)."""
-    sl = config["selflabel"]
-    return [tuple(m.split("/", 1)) for m in sl["from"]] if sl["enabled"] else []
+    return _CONFIG.selflabel_sources(config)
 
 
 def selflabel_space_input(wildcards):

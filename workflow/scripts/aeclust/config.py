@@ -431,6 +431,13 @@ def clusterings(cfg: dict) -> list[tuple[str, str]]:
     ]
 
 
+def selflabel_sources(cfg: dict) -> list[tuple[str, str]]:
+    """The clusterings the self-labeling stage relabels (``selflabel.from``, each checked by
+    the loader to be a clustering of this config), as (algorithm, feature set); none when off."""
+    sl = cfg["selflabel"]
+    return [tuple(m.split("/", 1)) for m in sl["from"]] if sl["enabled"] else []
+
+
 # ---- the loader ---------------------------------------------------------------------------
 
 
