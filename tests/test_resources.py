@@ -71,3 +71,15 @@ def test_each_attempt_asks_for_more_time():
         first = resources.runtime("train_autoencoder", size, 20)
         assert resources.runtime("train_autoencoder", size, 20, attempt=2) == 2 * first
     assert resources.runtime("selflabel", 1.0, attempt=1) == resources.need("selflabel").floor_min
+
+
+def test_import_is_sized_by_its_images_not_its_files():
+    """A folder's size on disk says nothing of the import's work: it is sized by the images
+    decoded at the target size. 10M grey 32 x 32 images ask for more than the 27.5 GB that
+    bench/scale.py projects for them; 100,000 ask for the floor."""
+    ten_million = resources.import_mb(10_000_000, 32, 32, 1)
+    assert ten_million == pytest.approx(10_000_000 * (1024 + resources.PER_IMAGE_BYTES) / 1e6)
+    assert resources.mem_mb("import_images", ten_million) > 27_500
+    assert resources.runtime("import_images", ten_million) > 120  # projected: about 2 h
+    assert resources.mem_mb("import_images", resources.import_mb(100_000, 32, 32, 1)) == 4000
+    assert resources.import_mb(10, 64, 64, 3) > resources.import_mb(10, 32, 32, 1)

@@ -237,14 +237,15 @@ def _script_modules(script):
 _RESOURCES = _library_module("resources")
 
 
-def mem_mb_of(rule):
+def mem_mb_of(rule, size_mb=None):
     """A heavy rule's ``mem_mb``, from the size of its job's input files (Snakemake's
-    ``input.size_mb``): max(floor, base + factor x input MB), each rule's numbers in
-    aeclust/resources.py, where bench/scale.py checks them against measured peaks."""
-    return lambda wildcards, input: _RESOURCES.mem_mb(rule, input.size_mb)
+    ``input.size_mb``, or ``size_mb`` where that says nothing, as for a folder):
+    max(floor, base + factor x input MB), each rule's numbers in aeclust/resources.py,
+    where bench/scale.py checks them against measured peaks."""
+    return lambda wildcards, input: _RESOURCES.mem_mb(rule, input.size_mb if size_mb is None else size_mb)
 
 
-def runtime_of(rule, work=1):
+def runtime_of(rule, work=1, size_mb=None):
     """A heavy rule's ``runtime`` in minutes, from the size of its input files:
     max(floor, minutes per input MB x input MB x ``work``), ``work`` being the epochs a
     training job runs, a number or a function of the job's wildcards (aeclust/resources.py).
@@ -254,7 +255,8 @@ def runtime_of(rule, work=1):
 
     def minutes(wildcards, input, attempt):
         epochs = work(wildcards) if callable(work) else work
-        return _RESOURCES.runtime(rule, input.size_mb, epochs, attempt)
+        size = input.size_mb if size_mb is None else size_mb
+        return _RESOURCES.runtime(rule, size, epochs, attempt)
 
     return minutes
 
@@ -279,12 +281,27 @@ def image_source_files():
     return files
 
 
+# A folder source's image files, found once at parse time (the loader counted them too).
+FOUND = _CONFIG.find_images(DS) if SOURCE == "folder" else None
+
+
 def image_folder_state():
     """A digest of the image folder's files (names, sizes, modification times): a params
     value of import_images, so images replaced in place, which leave the folder's own time
     unchanged, still reimport the folder. None for an array or IDX source."""
-    found = _CONFIG.find_images(DS) if SOURCE == "folder" else None
-    return found.state() if found is not None else None
+    return FOUND.state() if FOUND is not None else None
+
+
+def import_size_mb():
+    """What import_images works on, in MB, for a folder: its images decoded at the target
+    size (a folder's own size on disk is that of its entry). A folder keeping the images'
+    own size (``image_size: null``) is counted at 64 x 64; colour (``channels: null``) as 3.
+    None for an array, whose file size Snakemake measures."""
+    if FOUND is None:
+        return None
+    size = DS.get("image_size") or 64
+    height, width = (size, size) if isinstance(size, int) else size
+    return _RESOURCES.import_mb(len(FOUND.files), height, width, DS.get("channels") or 3)
 
 
 def dataset_input(wildcards):

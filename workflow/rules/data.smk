@@ -52,8 +52,8 @@ else:
             "../envs/aeclust.yaml"
         threads: 2
         resources:
-            mem_mb=mem_mb_of("import_images"),
-            runtime=runtime_of("import_images"),
+            mem_mb=mem_mb_of("import_images", size_mb=import_size_mb()),
+            runtime=runtime_of("import_images", size_mb=import_size_mb()),
         params:
             name=DATASET,
             files=image_folder_state(),

@@ -37,8 +37,9 @@ class Need(NamedTuple):
 
 
 RULES: dict[str, Need] = {
-    # decoded images at the target size: files are compressed pictures (PNG, JPEG) or arrays
-    "import_images": Need(4000, 600, 12, 30, 0.2),
+    # input MB: the images decoded at the target size (:func:`import_mb`), not the files: a
+    # folder's own size says nothing of its images, and a photo is decoded at a reduced scale
+    "import_images": Need(4000, 600, 1.5, 30, 0.01),
     # the pool of images (IDX files as they are, or the imported images decompressed)
     "make_subsets": Need(2000, 300, 8, 10, 0.05),
     # the training images as float32 batches, the network, its optimiser state
@@ -58,6 +59,17 @@ RULES: dict[str, Need] = {
     # a CNN trained on the images, the neighbour search in the space it compares in
     "selflabel": Need(4000, 800, 48, 60, 0.5),
 }
+
+
+# What the import holds per image beyond its pixels: its file name and source entry
+# (bench/scale.py measured 1.7 KB an image at 100,000 images).
+PER_IMAGE_BYTES = 2048
+
+
+def import_mb(n_images: int, height: int, width: int, channels: int) -> float:
+    """The import's working size in MB: ``n_images`` decoded at ``height`` x ``width`` x
+    ``channels`` (uint8), plus what it keeps per image (:data:`PER_IMAGE_BYTES`)."""
+    return n_images * (height * width * channels + PER_IMAGE_BYTES) / 1e6
 
 
 def need(rule: str) -> Need:
