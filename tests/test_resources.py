@@ -22,6 +22,10 @@ HEAVY = {
     "cluster_kmeans",
     "cluster_gmm",
     "selflabel",
+    "plot_cluster_grid",
+    "plot_embeddings",
+    "internal_criteria",
+    "clusters_table",
 }
 
 

@@ -22,8 +22,8 @@ rule clusters_table:
         "../envs/aeclust.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=mem_mb_of("clusters_table"),
+        runtime=runtime_of("clusters_table"),
     params:
         methods=[f"{a}/{f}" for a, f in methods()],
         seeds=SEEDS,
@@ -62,8 +62,8 @@ rule internal_criteria:
         "../envs/aeclust.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=mem_mb_of("internal_criteria"),
+        runtime=runtime_of("internal_criteria"),
     params:
         methods=[f"{a}/{f}" for a, f in methods()],
         seeds=SEEDS,
@@ -97,8 +97,8 @@ rule plot_cluster_grid:
         "../envs/aeclust.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=5,
+        mem_mb=mem_mb_of("plot_cluster_grid"),
+        runtime=runtime_of("plot_cluster_grid"),
     params:
         per_cluster=config["internal"]["grid_images"],
         seed=SEEDS[0],

@@ -81,8 +81,8 @@ rule plot_embeddings:
         "../envs/aeclust.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=5,
+        mem_mb=mem_mb_of("plot_embeddings"),
+        runtime=runtime_of("plot_embeddings"),
     params:
         dataset=DATASET,
     script:

@@ -58,6 +58,13 @@ RULES: dict[str, Need] = {
     "cluster_gmm": Need(2000, 300, 48, 20, 0.5),
     # a CNN trained on the images, the neighbour search in the space it compares in
     "selflabel": Need(4000, 800, 48, 60, 0.5),
+    # what a user opens: every feature set or image drawn, the criteria's pairwise sums,
+    # one row per image (bench/scale.py: 1.6 GB at 100,000 images of raw pixels for the
+    # first two, 8-15 MB held per MB of input)
+    "plot_cluster_grid": Need(2000, 300, 24, 5, 0.01),
+    "plot_embeddings": Need(2000, 300, 16, 5, 0.01),
+    "internal_criteria": Need(4000, 300, 20, 30, 0.01),
+    "clusters_table": Need(2000, 200, 8, 10, 0.005),
 }
 
 
