@@ -242,7 +242,12 @@ def mem_mb_of(rule, size_mb=None):
     ``input.size_mb``, or ``size_mb`` where that says nothing, as for a folder):
     max(floor, base + factor x input MB), each rule's numbers in aeclust/resources.py,
     where bench/scale.py checks them against measured peaks."""
-    return lambda wildcards, input: _RESOURCES.mem_mb(rule, input.size_mb if size_mb is None else size_mb)
+
+    def megabytes(wildcards, input):
+        size = input.size_mb if size_mb is None else size_mb
+        return _RESOURCES.mem_mb(rule, size)
+
+    return megabytes
 
 
 def runtime_of(rule, work=1, size_mb=None):
@@ -301,7 +306,9 @@ def import_size_mb():
         return None
     size = DS.get("image_size") or 64
     height, width = (size, size) if isinstance(size, int) else size
-    return _RESOURCES.import_mb(len(FOUND.files), height, width, DS.get("channels") or 3)
+    return _RESOURCES.import_mb(
+        len(FOUND.files), height, width, DS.get("channels") or 3
+    )
 
 
 def dataset_input(wildcards):
