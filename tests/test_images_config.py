@@ -336,21 +336,24 @@ def test_the_readme_config_runs_as_written(tmp_path):
     text = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
     cfg = yaml.safe_load(text)
     assert "subsets" not in cfg and "denoise" not in cfg
-    truth = make_folder(tmp_path / "pets", per_class=4)
+    truth = make_folder(tmp_path / "pets", per_class=4, corrupt=False)  # as written: unreadable files stop the import
     (tmp_path / "my_images.yaml").write_text(text)
     jobs = dry_run_jobs(tmp_path, configfile=tmp_path / "my_images.yaml")
     assert jobs["import_images"] == 1 and jobs["make_subsets"] == 3 and "train_denoiser" not in jobs
     assert (
         jobs["train_classifier"] == 3 and jobs["plot_cluster_grid"] == 4
     )  # labelled, 3 seeds; raw, ae_e5, ae_e20, ae_e20_pca32
+    # the run's folder is the one the README names: the config's experiment, else the default's
+    experiment = cfg.get("experiment") or yaml.safe_load((REPO / "config" / "config.yaml").read_text())["experiment"]
+    assert f"results/{cfg['dataset']}/{experiment}/clusters.csv" in section
     snakemake(
         tmp_path,
         "--cores",
         "1",
-        "results/pets/first-look/subsets/cluster_s0.npz",
+        f"results/pets/{experiment}/subsets/cluster_s0.npz",
         configfile=tmp_path / "my_images.yaml",
     )
-    sizes = subset_sizes(tmp_path / "results" / "pets" / "first-look")
+    sizes = subset_sizes(tmp_path / "results" / "pets" / experiment)
     assert sizes["cluster"] == sizes["train"] == (12, ["train"], set(truth))
 
 
