@@ -52,7 +52,12 @@ def test_method_colors_distinct_within_a_preset(preset):
 
 
 def test_method_color_is_a_function_of_the_method_only():
-    assert plots.method_color("kmeans/ae_e20") == plots.method_color("kmeans/ae_e20")
+    # no colour cycle: the colour does not depend on which methods were drawn before it
+    first = plots.method_color("kmeans/ae_e20")
+    for other in ("kmeans/raw", "gmm/ae_e5_umap", "classifier", "kmeans/ae_e80_pca32"):
+        plots.method_color(other)
+    assert plots.method_color("kmeans/ae_e20") == first
+    assert len({plots.method_color(m) for m in ("kmeans/raw", "kmeans/ae_e20", "gmm/ae_e20", "classifier")}) == 4
     assert plots.method_color("kmeans/ae_e20_pca32") == plots.method_color("kmeans/ae_e20_pca8")  # PCA size: same shade
     assert plots.method_color("kmeans/ae_e7") != plots.method_color("kmeans/raw")  # any epoch count gets an AE hue
 
