@@ -24,14 +24,23 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+
+def _beside(name: str):
+    """The library module ``name`` loaded from the file beside this one (the workflow loads
+    this module by its file path at parse time, outside any package)."""
+    spec = importlib.util.spec_from_file_location(
+        f"_aeclust_{name}", os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    )
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look it up
+    spec.loader.exec_module(module)
+    return module
+
+
 try:
     from . import discover as _discover
-except ImportError:  # loaded by its file path (the workflow at parse time): the file beside it
-    _spec = importlib.util.spec_from_file_location(
-        "_aeclust_discover", os.path.join(os.path.dirname(os.path.abspath(__file__)), "discover.py")
-    )
-    _discover = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)  # dataclasses look it up
-    _spec.loader.exec_module(_discover)
+    from . import methods as _methods
+except ImportError:
+    _discover, _methods = _beside("discover"), _beside("methods")
 
 _HERE = Path(__file__).resolve().parent
 DEFAULTS_FILE = _HERE.parents[2] / "config" / "config.yaml"
@@ -391,7 +400,7 @@ def selflabel_errors(cfg: dict) -> Iterator[str]:
     if missing:
         yield f"selflabel/from: {', '.join(missing)} is not a clustering of this config (known: {', '.join(known)})"
     elif sl["space"] == "ae":
-        no_ae = [m for m in sl["from"] if not re.search(r"ae_e\d+", m)]
+        no_ae = [m for m in sl["from"] if _methods.parse(m).epochs is None]
         if no_ae:
             yield (
                 "selflabel/space: 'ae' compares neighbours in the codes of the autoencoder a clustering used, "
