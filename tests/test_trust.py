@@ -396,15 +396,15 @@ def test_hold_hook_stops_after_the_given_epoch(tmp_path):
         print("finished", flush=True)
     """)
     env = hold_env(tmp_path / "hook", 1, LIBRARY_ENV)
-    one = tmp_path / "one.pt.resume"
-    done = subprocess.run(
-        [sys.executable, "-c", code, "1", str(one)], capture_output=True, text=True, timeout=120, env=env
-    )
-    assert done.returncode == 0 and done.stdout.strip() == "finished", done.stderr
-    assert one.exists() and not (tmp_path / "one.pt.resume.held").exists()
-    ckpt = tmp_path / "m.pt.resume"
+    one, ckpt = tmp_path / "one.pt.resume", tmp_path / "m.pt.resume"
+    # both processes at once: each spends most of its time importing torch
     proc = subprocess.Popen([sys.executable, "-c", code, "2", str(ckpt)], stdout=subprocess.PIPE, text=True, env=env)
     try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, "1", str(one)], capture_output=True, text=True, timeout=120, env=env
+        )
+        assert done.returncode == 0 and done.stdout.strip() == "finished", done.stderr
+        assert one.exists() and not (tmp_path / "one.pt.resume.held").exists()
         _wait_for(tmp_path / "m.pt.resume.held", proc, timeout=120)
         assert int((tmp_path / "m.pt.resume.held").read_text()) == proc.pid
         assert torch.load(ckpt, weights_only=True)["epoch"] == 1
