@@ -358,3 +358,56 @@ def test_fewer_images_than_clusters():
         kmeans(x, 5, 1, 10, 0)
     with pytest.raises(ValueError, match=r"kmeans.k: 5 components for 3 images"):
         gmm(x, 5, "full", 1, 10, 0)
+
+
+# ---- EXIF orientation: a phone photo held upright is stored sideways, and shown upright ----
+
+
+def _save_oriented(path: Path, stored: np.ndarray, orientation: int, fmt: str = "PNG") -> None:
+    im = Image.fromarray(stored)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    im.save(path, fmt, exif=exif.tobytes())
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_as_viewers_do(tmp_path, orientation):
+    from PIL import ImageOps
+
+    rng = np.random.default_rng(orientation)
+    stored = rng.integers(0, 256, (6, 10, 3), dtype=np.uint8)  # not square: 5-8 swap the sides
+    (tmp_path / "d").mkdir()
+    _save_oriented(tmp_path / "d" / "a.png", stored, orientation)
+    with Image.open(tmp_path / "d" / "a.png") as im:
+        upright = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))  # what a viewer shows
+    data = read_folder(tmp_path / "d")  # the image's own size
+    assert np.array_equal(np.moveaxis(data.images[0], 0, 2), upright)
+    # resized: to the size asked for, upright, as resizing the upright picture gives
+    data = read_folder(tmp_path / "d", image_size=[4, 6])
+    expected = np.asarray(Image.fromarray(upright).resize((6, 4), Image.Resampling.BILINEAR), dtype=int)
+    assert data.images.shape == (1, 3, 4, 6)
+    assert np.abs(np.moveaxis(data.images[0], 0, 2).astype(int) - expected).max() <= 1
+
+
+def test_a_sideways_jpeg_decoded_reduced_comes_out_upright(tmp_path):
+    """A 1600x1200 JPEG with orientation 6 (stored rotated): the reduced decode is asked
+    for the stored sides, and the result has the shown picture's shape and content."""
+    from PIL import ImageOps
+
+    (tmp_path / "d").mkdir()
+    path = tmp_path / "d" / "p.jpg"
+    with Image.open(__import__("io").BytesIO(jpeg_bytes(1600, 1200, seed=3))) as im:
+        _save_oriented(path, np.asarray(im), 6, "JPEG")
+    data = read_folder(tmp_path / "d", image_size=[32, 24])  # shown upright: 1200 wide, 1600 high
+    assert data.images.shape == (1, 3, 32, 24)
+    with Image.open(path) as im:
+        full = np.asarray(ImageOps.exif_transpose(im).convert("RGB").resize((24, 32), Image.Resampling.BILINEAR))
+    diff = np.abs(np.moveaxis(data.images[0], 0, 2).astype(int) - full.astype(int))
+    assert diff.mean() < 1 and diff.max() <= 12, (diff.mean(), diff.max())
+
+
+def test_a_damaged_exif_block_keeps_the_pixels_as_stored(tmp_path):
+    (tmp_path / "d").mkdir()
+    stored = np.arange(6 * 10, dtype=np.uint8).reshape(6, 10)
+    _save_oriented(tmp_path / "d" / "a.png", stored, 99)  # not an orientation
+    assert np.array_equal(read_folder(tmp_path / "d").images[0], stored)

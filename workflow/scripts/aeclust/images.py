@@ -52,6 +52,19 @@ DEFAULT_MAX_PIXELS = 50_000_000  # per image file; a 50-megapixel RGB image deco
 # of 3 differs by 0.06-0.22 grey levels on average and 8 at most (of 255), a gap of 2 by
 # 0.28-0.61 and 14 at most; so 3. A JPEG that would not shrink by 2 or more is decoded fully.
 DRAFT_GAP = 3
+# EXIF orientation (tag 0x0112): how the stored pixels are turned to show the picture upright,
+# as every image viewer does (a phone photo held upright is stored sideways with 6 or 8).
+# The turn is applied to the resized image, which for 5-8 is resized to the transposed size.
+EXIF_ORIENTATION = 0x0112
+_TURNS = {
+    2: lambda p: p[:, ::-1],  # mirrored left to right
+    3: lambda p: p[::-1, ::-1],  # 180 degrees
+    4: lambda p: p[::-1],  # mirrored top to bottom
+    5: lambda p: p.swapaxes(0, 1),  # transposed
+    6: lambda p: np.rot90(p, -1),  # 90 degrees clockwise
+    7: lambda p: p[::-1, ::-1].swapaxes(0, 1),  # transverse (mirrored across the other diagonal)
+    8: lambda p: np.rot90(p, 1),  # 90 degrees anticlockwise
+}
 _CHUNK = 1 << 22  # elements converted at a time where a float64 intermediate is needed
 
 
@@ -161,10 +174,20 @@ class _Refused:
     too_large: bool = False
 
 
+def _orientation(im) -> int:
+    """The EXIF orientation of an open image: 1 (as stored) when absent or unreadable."""
+    try:
+        value = int(im.getexif().get(EXIF_ORIENTATION, 1))
+    except Exception:  # a damaged EXIF block: the pixels as stored
+        return 1
+    return value if value in _TURNS else 1
+
+
 def _decode(path: Path, size: tuple[int, int] | None, channels: int | None, max_pixels: int):
-    """One file -> its image at ``size`` (its own when None) in ``channels`` (as decoded,
-    [H, W] grey or [H, W, 3] colour, when None), or a :class:`_Refused`. Runs in a worker thread:
-    Pillow and NumPy release the GIL while they decode, resize and convert."""
+    """One file -> its image upright (its EXIF orientation applied) at ``size`` (its own when
+    None) in ``channels`` (as decoded, [H, W] grey or [H, W, 3] colour, when None), or a
+    :class:`_Refused`. Runs in a worker thread: Pillow and NumPy release the GIL while they
+    decode, resize and convert."""
     from PIL import Image
 
     try:
@@ -172,9 +195,11 @@ def _decode(path: Path, size: tuple[int, int] | None, channels: int | None, max_
             w, h = im.size
             if w * h > max_pixels:
                 return _Refused(f"{w}x{h} pixels ({w * h / 1e6:.1f} megapixels)", too_large=True)
+            turn = _orientation(im)
+            stored = size if size is None or turn < 5 else (size[1], size[0])  # 5-8 swap the sides
             box = None
-            if size is not None and im.format == "JPEG":
-                want = (size[1] * DRAFT_GAP, size[0] * DRAFT_GAP)
+            if stored is not None and im.format == "JPEG":
+                want = (stored[1] * DRAFT_GAP, stored[0] * DRAFT_GAP)
                 if min(w // want[0], h // want[1]) >= 2:  # libjpeg scales by 1/2, 1/4 or 1/8
                     _, box = im.draft(None, want)
             im.load()  # decodes everything: a truncated file fails here, not later
@@ -183,9 +208,11 @@ def _decode(path: Path, size: tuple[int, int] | None, channels: int | None, max_
         return _Refused(f"more than {2 * max_pixels:,} pixels (Pillow's decompression-bomb check)", too_large=True)
     except Exception as exc:  # Pillow raises OSError, ValueError, SyntaxError...
         return _Refused(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-    if channels is None:
-        return pixels if size is None else _resize(pixels, size, box)
-    return _convert(pixels, size or pixels.shape[:2], channels, box)
+    if stored is not None:
+        pixels = _resize(pixels, stored, box)
+    if turn != 1:
+        pixels = np.ascontiguousarray(_TURNS[turn](pixels))
+    return pixels if channels is None else _convert(pixels, pixels.shape[:2], channels)
 
 
 class _Rows:
