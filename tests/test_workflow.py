@@ -400,3 +400,14 @@ def test_init_holds_no_code():
 def test_forcerun_one_rule(tiny_run):
     jobs = dry_run_jobs(tiny_run, "--forcerun", "pca_sweep")
     assert jobs == {"pca_sweep": 1, "summarize": 1, "default": 1}  # the summary checks the sweep's claim
+
+
+@pytest.mark.e2e
+def test_the_readme_picture_shows_the_default_runs_rules(tmp_path):
+    """docs/rulegraph.svg (the README's picture) is the default run's rule graph: redraw it
+    with `snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg` (docs/development.md)."""
+    dot = snakemake(tmp_path, "--rulegraph", configfile=None).stdout
+    rules = set(re.findall(r'label = "(\w+)"', dot))
+    drawn = set(re.findall(r"<text[^>]*>(\w+)</text>", (REPO / "docs" / "rulegraph.svg").read_text()))
+    assert rules >= {"train_autoencoder", "cluster_kmeans", "evaluate_denoiser", "default"}
+    assert drawn == rules, f"missing: {sorted(rules - drawn)}, no longer run: {sorted(drawn - rules)}"
