@@ -401,7 +401,9 @@ def growth(runs: dict) -> dict:
     large fixed part does not hide a superlinear term; where that part is still within the
     noise at the middle N (under :data:`MEASURABLE`, or under a quarter of the cost), p is
     that of the whole cost. Projection: a job with p > 1 by the
-    power law on that increment, the others by the straight line through the two largest N.
+    power law on that increment, the others by the straight line through the two largest N;
+    a job whose input does not grow with N (:func:`input_grows`) by its cost at the largest
+    N, since nothing it reads grows (what differs between its runs is noise).
     """
     ns = sorted(int(k) for k in runs)
     if len(ns) < 2:
@@ -414,7 +416,7 @@ def growth(runs: dict) -> dict:
     for name in j1:
         if name not in j0:
             continue
-        row = {"n0": n0, "n1": n1, "base": base if name in jb else None}
+        row = {"n0": n0, "n1": n1, "base": base if name in jb else None, "input_grows": input_grows(j0[name], j1[name])}
         for key in ("wall_s", "peak_mb"):
             a, b = j0[name][key], j1[name][key]
             fixed = min(jb[name][key], a) if name in jb else 0.0
@@ -429,7 +431,9 @@ def growth(runs: dict) -> dict:
             slope = (b - a) / (n1 - n0)
             proj = {}
             for n in PROJECT:
-                if p > SUPERLINEAR:  # the measured power law on the part above the fixed one
+                if not row["input_grows"]:  # reads the same whatever N: costs what it cost
+                    proj[str(n)] = max(a, b)
+                elif p > SUPERLINEAR:  # the measured power law on the part above the fixed one
                     proj[str(n)] = fixed + db * (n / n1) ** p
                 else:  # at most linear: the fixed part plus the measured cost per image
                     proj[str(n)] = max(b, b + slope * (n - n1))
@@ -442,6 +446,32 @@ def growth(runs: dict) -> dict:
             }
         out[name] = row
     return out
+
+
+# The import reads a folder, which Snakemake (and the job's record) measures by its entry,
+# a few KB whatever the pictures in it: its work grows with N all the same.
+FOLDER_RULES = ("import_images",)
+
+
+def input_grows(j0: dict, j1: dict) -> bool:
+    """Whether a job's input files are larger at the larger N (by more than 1 %): the figure
+    of the training loss reads one line per epoch whatever the image count. A job without a
+    recorded input size, and the import (:data:`FOLDER_RULES`), count as growing."""
+    if j1["rule"] in FOLDER_RULES or "input_mb" not in j0 or "input_mb" not in j1:
+        return True
+    return j1["input_mb"] > 1.01 * j0["input_mb"]
+
+
+def sized_by_mb(res, job: dict, n: int, settings: dict, slope: float, n1: int) -> float:
+    """The size in MB the workflow computes a job's resources from at ``n`` images: its
+    input files' size, along the straight line through the two largest N (``slope`` MB per
+    image from ``n1``), except the import, which the workflow sizes by its images decoded at
+    the target size (counted at parse time; ``import_mb`` of the measured commit's
+    resources.py; the pictures here are grey)."""
+    if job["rule"] in FOLDER_RULES and hasattr(res, "import_mb"):
+        size = settings["image_size"]
+        return res.import_mb(n, size, size, 1)
+    return max(job["input_mb"], job["input_mb"] + slope * (n - n1))
 
 
 def advice(job: dict, g: dict, n: int) -> tuple[str, int, int]:
@@ -484,7 +514,7 @@ def declared_projection(results: dict, tree: Path, epochs: int) -> dict:
         work = epochs if j1["rule"].startswith("train_") else 1
         out[name] = {}
         for n in PROJECT:
-            input_mb = max(j1["input_mb"], j1["input_mb"] + slope * (n - row["n1"]))
+            input_mb = sized_by_mb(res, j1, n, results["settings"], slope, row["n1"])
             out[name][str(n)] = {
                 "input_mb": round(input_mb, 1),
                 "mem_mb": res.mem_mb(j1["rule"], input_mb),
@@ -564,7 +594,7 @@ def growth_table(results: dict, markdown: bool = True) -> str:
     rows = []
     for name, row in g.items():
         t, m = row["wall_s"], row["peak_mb"]
-        flag = []
+        flag = [] if row.get("input_grows", True) else ["input fixed: projected as measured"]
         if t["p"] > SUPERLINEAR and runs[str(n1)]["jobs"][name]["wall_s"] > 5:
             flag.append("time superlinear")
         if m["p"] > SUPERLINEAR and runs[str(n1)]["jobs"][name]["peak_mb"] > 500:

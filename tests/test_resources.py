@@ -26,6 +26,7 @@ HEAVY = {
     "plot_embeddings",
     "internal_criteria",
     "clusters_table",
+    "plot_samples",
 }
 
 

@@ -107,8 +107,8 @@ rule plot_samples:
         "../envs/aeclust.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=mem_mb_of("plot_samples"),
+        runtime=runtime_of("plot_samples"),
     params:
         per_class=10,
         dataset=DATASET,

@@ -65,6 +65,9 @@ RULES: dict[str, Need] = {
     "plot_embeddings": Need(2000, 300, 16, 5, 0.01),
     "internal_criteria": Need(4000, 300, 20, 30, 0.01),
     "clusters_table": Need(2000, 200, 8, 10, 0.005),
+    # the training subset it draws from, decompressed whole (bench/scale.py: 192 MB at
+    # 100,000 images of 32x32, 53 MB of input; uint8 images compress up to ~5x)
+    "plot_samples": Need(1000, 300, 8, 5, 0.01),
 }
 
 
