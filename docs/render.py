@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import functools
 import hashlib
 import json
 import os
@@ -235,14 +236,84 @@ def bench_rows(snap: dict) -> str:
     return table(["metric", "value", "note"], rows, "lrl")
 
 
-def scale_table(snap: dict, part: str) -> str:
-    """docs/scaling.md's tables, as ``bench/scale.py --markdown`` prints them from its snapshot."""
+@functools.cache
+def _bench_scale():
+    """bench/scale.py, whose tables and growth docs/scaling.md shows."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("_bench_scale", REPO / "bench" / "scale.py")
     scale = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(scale)
-    return scale.tables(snap)[part] + "\n"
+    return scale
+
+
+def scale_table(snap: dict, part: str) -> str:
+    """docs/scaling.md's tables, as ``bench/scale.py --markdown`` prints them from its snapshot."""
+    return _bench_scale().tables(snap)[part] + "\n"
+
+
+def _scale_largest(snap: dict) -> dict:
+    return snap["runs"][max(snap["runs"], key=int)]
+
+
+def _scale_each(snap: dict, fmt) -> str:
+    """``fmt(run)`` for each measured N, smallest first, joined as prose."""
+    return _and([fmt(snap["runs"][k]) for k in sorted(snap["runs"], key=int)])
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def scale_machine(snap: dict) -> str:
+    m, mm = snap["machine"], snap["matmul_gflops"]
+    return (
+        f"{m['cores']}-core {m['cpu']}, {m['memory_gib']} GiB; "
+        f"float32 matmul {mm['value']:.0f} GFLOP/s on {mm['threads']} threads"
+    )
+
+
+def scale_pictures(snap: dict) -> str:
+    """The largest folder of pictures: its count, size on disk and the time it took to draw."""
+    run = _scale_largest(snap)
+    pics = run["pictures"]
+    return f"{run['n']:,} pictures, {pics['bytes'] / 2**30:.1f} GiB, drawn in {_bench_scale()._fmt_s(pics['seconds'])}"
+
+
+def scale_peak(snap: dict) -> str:
+    """The largest peak of any job at the largest N, and whose."""
+    name, job = max(_scale_largest(snap)["jobs"].items(), key=lambda kv: kv[1]["peak_mb"])
+    return f"{job['peak_mb'] / 1000:.1f} GB (`{name}`)"
+
+
+def scale_superlinear(snap: dict) -> str:
+    """The jobs whose time or memory grew faster than linearly, with their exponent."""
+    scale = _bench_scale()
+    found = []
+    for name, row in scale.growth(snap["runs"]).items():
+        for key, what in (("wall_s", "time"), ("peak_mb", "memory")):
+            if row[key]["p"] > scale.SUPERLINEAR:
+                found.append(f"`{name}` ({what}, p = {row[key]['p']:.2f})")
+    return _and(found) if found else "none"
+
+
+def scale_declared(snap: dict, n: int | None = None) -> str:
+    """Whether every job's declared mem_mb and runtime cover its peak and time (at the largest
+    N measured, or projected to ``n`` images); else the jobs that fall short."""
+    scale = _bench_scale()
+    if n is None:
+        short = sorted(
+            {
+                name
+                for run in snap["runs"].values()
+                for name, job in run["jobs"].items()
+                if "TOO LOW" in scale.checks(job)
+            }
+        )
+    else:
+        rows = scale.projection_table(snap).splitlines()[2:]
+        short = [row.split("|")[1].strip() for row in rows if "TOO LOW" in row]
+    return "every job's declared `mem_mb` and `runtime` cover it" if not short else "too low for " + _and(short)
 
 
 # ---------------------------------------------------------------------------- registry
@@ -301,6 +372,22 @@ VALUES = {
     "full-fashion.accuracy": lambda s: pm(_first(s["full-fashion"])["accuracy"]),
     "full-fashion.seeds": lambda s: seed_list(s["full-fashion"]["seeds"]),
     "full-fashion.time": lambda s: span(s["full-fashion"]["seconds_per_seed"], " s"),
+    "scale.commit": lambda s: s["scale"]["commit"][:7],
+    "scale.machine": lambda s: scale_machine(s["scale"]),
+    "scale.ns": lambda s: _scale_each(s["scale"], lambda r: f"{r['n']:,}"),
+    "scale.largest_n": lambda s: f"{_scale_largest(s['scale'])['n']:,}",
+    "scale.largest_run": lambda s: _bench_scale()._fmt_s(_scale_largest(s["scale"])["wall_s"]),
+    "scale.big_photos": lambda s: _scale_each(
+        s["scale"], lambda r: f"{round(r['n'] * s['scale']['settings']['big_share']):,}"
+    ),
+    "scale.import_peaks": lambda s: (
+        _scale_each(s["scale"], lambda r: f"{r['jobs']['import_images']['peak_mb']:.0f}") + " MB"
+    ),
+    "scale.pictures": lambda s: scale_pictures(s["scale"]),
+    "scale.max_peak": lambda s: scale_peak(s["scale"]),
+    "scale.superlinear": lambda s: scale_superlinear(s["scale"]),
+    "scale.declared": lambda s: scale_declared(s["scale"]),
+    "scale.declared_10m": lambda s: scale_declared(s["scale"], 10_000_000),
 }
 
 
