@@ -86,8 +86,23 @@ def _library_module(name):
     return lib_module
 
 
-# beside config.py, which loads it (fetched where the workflow comes from a URL)
-_library_source("discover.py")
+_IMPORTS = _library_module("imports")  # which library modules a script or module runs
+
+
+@functools.cache
+def _module_text(name):
+    """The source of the library's module ``name`` (``io``), None when there is none
+    (fetched where the workflow comes from a URL)."""
+    path = _library_source(f"{name}.py")
+    if path is None:
+        return None
+    with open(path) as f:
+        return f.read()
+
+
+# config.py loads the modules it imports from the files beside it: reading them fetches
+# them where the workflow comes from a URL
+_IMPORTS.closure("from aeclust import config", _module_text)
 _CONFIG = _library_module("config")  # the loader: config/config.yaml, schema, checks
 _PARAMS = _library_module("params")  # rule params built from the loaded config
 _SCHEMA = "../schemas/config.schema.yaml"
@@ -195,19 +210,6 @@ wildcard_constraints:
     algo=METHOD_WILDCARDS["algo"],
     feat=METHOD_WILDCARDS["feat"],
     base=METHOD_WILDCARDS["base"],
-
-
-_IMPORTS = _library_module("imports")
-
-
-@functools.cache
-def _module_text(name):
-    """The source of the library's module ``name`` (``io``), None when there is none."""
-    path = _library_source(f"{name}.py")
-    if path is None:
-        return None
-    with open(path) as f:
-        return f.read()
 
 
 def lib_for(script, tracked=True):
