@@ -615,6 +615,30 @@ def growth_table(results: dict, markdown: bool = True) -> str:
     return "\n".join(_table(header, rows, markdown))
 
 
+def declared_at(declared: dict, name: str, job: dict, row: dict, n: int) -> tuple[dict, bool, list[str] | None]:
+    """What job ``name`` declares at ``n`` images (``declared``: :func:`declared_projection`;
+    a rule with fixed numbers keeps those measured), whether those are fixed, and which of
+    memory and time fall below its projection there (None: nothing declared to compare)."""
+    d = declared.get(name, {}).get(str(n))
+    fixed = d is None
+    d = d or {"mem_mb": job["mem_mb"], "runtime": job["runtime_min"]}
+    if d["mem_mb"] is None or d["runtime"] is None:
+        return d, fixed, None
+    peak, secs = row["peak_mb"]["projected"][str(n)], row["wall_s"]["projected"][str(n)]
+    low = [w for w, ok in (("memory", d["mem_mb"] > peak), ("time", d["runtime"] * 60 > secs)) if not ok]
+    return d, fixed, low
+
+
+def too_low_at(results: dict, n: int) -> list[str]:
+    """The jobs whose declared mem_mb or runtime at ``n`` images falls below the projection."""
+    declared, runs = results.get("declared_projection", {}), results["runs"]
+    return [
+        name
+        for name, row in growth(runs).items()
+        if declared_at(declared, name, runs[str(row["n1"])]["jobs"][name], row, n)[2]
+    ]
+
+
 def projection_table(results: dict, markdown: bool = True) -> str:
     runs = results["runs"]
     g = growth(runs)
@@ -626,14 +650,10 @@ def projection_table(results: dict, markdown: bool = True) -> str:
         job = runs[str(row["n1"])]["jobs"][name]
         where_1m = advice(job, row, PROJECT[0])
         where, ask_mem, ask_rt = advice(job, row, PROJECT[-1])
-        d = declared.get(name, {}).get(str(PROJECT[-1]))
-        fixed = "" if d else " (fixed)"
-        d = d or {"mem_mb": job["mem_mb"], "runtime": job["runtime_min"]}  # a rule's own numbers
+        d, fixed, low = declared_at(declared, name, job, row, PROJECT[-1])
         verdict = "-"
-        if d["mem_mb"] is not None and d["runtime"] is not None:
-            peak, secs = row["peak_mb"]["projected"][str(PROJECT[-1])], row["wall_s"]["projected"][str(PROJECT[-1])]
-            low = [w for w, ok in (("memory", d["mem_mb"] > peak), ("time", d["runtime"] * 60 > secs)) if not ok]
-            verdict = f"{d['mem_mb']}, {d['runtime']}{fixed}: " + (
+        if low is not None:
+            verdict = f"{d['mem_mb']}, {d['runtime']}{' (fixed)' if fixed else ''}: " + (
                 "OK" if not low else "TOO LOW (" + ", ".join(low) + ")"
             )
         rows.append(

@@ -311,8 +311,7 @@ def scale_declared(snap: dict, n: int | None = None) -> str:
             }
         )
     else:
-        rows = scale.projection_table(snap).splitlines()[2:]
-        short = [row.split("|")[1].strip() for row in rows if "TOO LOW" in row]
+        short = scale.too_low_at(snap, n)
     return "every job's declared `mem_mb` and `runtime` cover it" if not short else "too low for " + _and(short)
 
 

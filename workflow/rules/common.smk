@@ -79,6 +79,10 @@ def _library_module(name):
     path = _library_source(f"{name}.py")
     if path is None:
         raise WorkflowError(f"aeclust's library has no module {name}.py")
+    # config.py loads the modules it needs from beside it: the same file, loaded once
+    loaded = sys.modules.get(f"_aeclust_{name}")
+    if loaded and os.path.samefile(loaded.__file__, path):
+        return loaded
     spec = importlib.util.spec_from_file_location(f"_aeclust_{name}", path)
     lib_module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = lib_module  # dataclasses look their module up
